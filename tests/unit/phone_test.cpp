@@ -1,0 +1,647 @@
+// The phone's behaviour, one case per rule of the state diagram in docs/core.md.
+#include <catch2/catch.hpp>
+
+#include "duet/phone.hpp"
+#include "phone_world.hpp"
+
+using namespace duet;
+using namespace duet::test;
+
+namespace {
+
+constexpr Millis T0 = 1'700'000'000'000;
+
+// A caller "alice" whose call "c1" to "bob" has media open and is ringing out.
+struct RingingOut {
+  Phone phone{"alice"};
+  Effects last;
+
+  explicit RingingOut(CallType type = CallType::video, PhoneConfig config = {}) : phone("alice", config) {
+    phone.handle(ev::Dial{"c1", "bob", type, "Bob"}, T0);
+    last = phone.handle(ev::MediaAcquired{true, type == CallType::video}, T0 + 10);
+  }
+};
+
+// A callee "bob" whose phone rings for call "c1" from "alice".
+struct RingingIn {
+  Phone phone;
+  Effects last;
+
+  explicit RingingIn(CallType type = CallType::video, PhoneConfig config = {}) : phone("bob", config) {
+    last = phone.handle(from("alice", msg::CallInitiate{"c1", "bob", {}, type, "Alice"}), T0);
+  }
+};
+
+}  // namespace
+
+// ----- the caller ---------------------------------------------------------------------------
+
+TEST_CASE("Dialing asks for the microphone, and the camera for a video call, before anything is sent", "[phone][caller]") {
+  Phone phone("alice");
+  auto fx = phone.handle(ev::Dial{"c1", "bob", CallType::video, "Bob"}, T0);
+  auto acquire = all_of<fx::AcquireMedia>(fx);
+  REQUIRE(acquire.size() == 1);
+  CHECK(acquire[0].audio);
+  CHECK(acquire[0].video);
+  CHECK(sends(fx) == 0);
+  CHECK(published(fx).state == CallState::outgoing);
+  CHECK(published(fx).peerName == "Bob");
+
+  Phone audio("alice");
+  auto afx = audio.handle(ev::Dial{"c2", "bob", CallType::audio, ""}, T0);
+  CHECK_FALSE(all_of<fx::AcquireMedia>(afx).at(0).video);
+  CHECK_FALSE(published(afx).cameraOn);
+}
+
+TEST_CASE("Once media is open the caller sends call:initiate, starts the ring timer and opens the peer as initiator", "[phone][caller]") {
+  RingingOut out;
+  auto initiate = sent<msg::CallInitiate>(out.last);
+  REQUIRE(initiate.size() == 1);
+  CHECK(initiate[0].callId == "c1");
+  CHECK(initiate[0].to == "bob");
+  CHECK(initiate[0].callType == CallType::video);
+  CHECK(timer_started(out.last, TimerKind::ring));
+  auto open = all_of<fx::OpenPeer>(out.last);
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].initiator);
+  CHECK(open[0].peer == "bob");
+  CHECK_FALSE(open[0].polite);  // "alice" sorts before "bob"
+  CHECK_FALSE(has<fx::AttachMedia>(out.last));
+}
+
+TEST_CASE("The caller hears ringback once the callee's device rings", "[phone][caller]") {
+  RingingOut out;
+  auto fx = out.phone.handle(from("bob", msg::CallRinging{"c1"}), T0 + 50);
+  CHECK(all_of<fx::PlayTone>(fx).at(0).tone == Tone::ringback);
+  CHECK(published(fx).ringing);
+  CHECK(published(fx).state == CallState::outgoing);
+}
+
+TEST_CASE("An accept attaches the caller's media and moves the call to connecting", "[phone][caller]") {
+  RingingOut out;
+  out.phone.handle(from("bob", msg::CallRinging{"c1"}), T0 + 50);
+  auto fx = out.phone.handle(from("bob", msg::CallAccept{"c1"}), T0 + 2'000);
+  CHECK(has<fx::AttachMedia>(fx));
+  CHECK(all_of<fx::PlayTone>(fx).at(0).tone == Tone::none);
+  CHECK(timer_started(fx, TimerKind::connect));
+  CHECK(published(fx).state == CallState::connecting);
+  CHECK_FALSE(published(fx).ringing);
+}
+
+TEST_CASE("A call becomes active when the peer connection connects after the accept", "[phone][caller]") {
+  RingingOut out;
+  out.phone.handle(from("bob", msg::CallAccept{"c1"}), T0 + 2'000);
+  auto fx = out.phone.handle(ev::PeerStateChanged{"bob", PeerState::connected}, T0 + 2'300);
+  CHECK(published(fx).state == CallState::active);
+  CHECK(published(fx).connection == Connection::connected);
+  CHECK(published(fx).startedAt == T0 + 2'300);
+}
+
+TEST_CASE("A connection made while it rang makes the call active at the accept", "[phone][caller]") {
+  RingingOut out;
+  auto early = out.phone.handle(ev::PeerStateChanged{"bob", PeerState::connected}, T0 + 500);
+  CHECK(early.empty());
+  auto fx = out.phone.handle(from("bob", msg::CallAccept{"c1"}), T0 + 2'000);
+  CHECK(published(fx).state == CallState::active);
+  CHECK(published(fx).startedAt == T0 + 2'000);
+  CHECK_FALSE(timer_started(fx, TimerKind::connect));
+}
+
+TEST_CASE("The callee declining ends the caller's call as rejected and releases everything", "[phone][caller]") {
+  RingingOut out;
+  auto fx = out.phone.handle(from("bob", msg::CallReject{"c1"}), T0 + 3'000);
+  CHECK(published(fx).state == CallState::ended);
+  CHECK(published(fx).endReason == EndReason::rejected);
+  CHECK(published(fx).endedAt == T0 + 3'000);
+  CHECK(has<fx::ClosePeer>(fx));
+  CHECK(has<fx::ReleaseMedia>(fx));
+  CHECK(sends(fx) == 0);
+}
+
+TEST_CASE("A busy callee ends the caller's call as busy", "[phone][caller]") {
+  RingingOut out;
+  auto fx = out.phone.handle(from("bob", msg::CallBusy{"c1"}), T0 + 100);
+  CHECK(published(fx).endReason == EndReason::busy);
+  CHECK(has<fx::ReleaseMedia>(fx));
+}
+
+TEST_CASE("Hanging up while it rings cancels the call", "[phone][caller]") {
+  RingingOut out;
+  out.phone.handle(from("bob", msg::CallRinging{"c1"}), T0 + 50);
+  auto fx = out.phone.handle(ev::HangUp{}, T0 + 4'000);
+  auto cancel = sent<msg::CallCancel>(fx);
+  REQUIRE(cancel.size() == 1);
+  CHECK(cancel[0].reason == EndReason::cancelled);
+  CHECK(published(fx).endReason == EndReason::cancelled);
+  CHECK(all_of<fx::PlayTone>(fx).at(0).tone == Tone::none);
+}
+
+TEST_CASE("Hanging up before the devices open ends the call without telling anyone", "[phone][caller]") {
+  Phone phone("alice");
+  phone.handle(ev::Dial{"c1", "bob", CallType::audio, ""}, T0);
+  auto fx = phone.handle(ev::HangUp{}, T0 + 100);
+  CHECK(sends(fx) == 0);
+  CHECK(has<fx::ReleaseMedia>(fx));
+  CHECK(published(fx).endReason == EndReason::cancelled);
+  // The devices opening late are handed straight back.
+  auto late = phone.handle(ev::MediaAcquired{true, false}, T0 + 900);
+  CHECK(has<fx::ReleaseMedia>(late));
+  CHECK(sends(late) == 0);
+}
+
+TEST_CASE("Nobody answering within the ring timeout cancels the call as a missed call", "[phone][caller]") {
+  RingingOut out;
+  auto fx = out.phone.handle(ev::TimerFired{TimerKind::ring, "c1"}, T0 + 30'010);
+  auto cancel = sent<msg::CallCancel>(fx);
+  REQUIRE(cancel.size() == 1);
+  CHECK(cancel[0].reason == EndReason::timeout);
+  CHECK(published(fx).endReason == EndReason::timeout);
+}
+
+TEST_CASE("A microphone that cannot be opened ends the dial and nothing is sent", "[phone][caller][permissions]") {
+  Phone phone("alice");
+  phone.handle(ev::Dial{"c1", "bob", CallType::audio, ""}, T0);
+  auto fx = phone.handle(ev::MediaFailed{MediaProblem::denied, true, false}, T0 + 100);
+  CHECK(sends(fx) == 0);
+  CHECK_FALSE(has<fx::ReleaseMedia>(fx));  // nothing was opened
+  auto view = published(fx);
+  CHECK(view.state == CallState::ended);
+  CHECK(view.endReason == EndReason::media_unavailable);
+  CHECK(view.mediaProblem == MediaProblem::denied);
+  CHECK(view.mediaProblemKind == MediaKind::audio);
+}
+
+TEST_CASE("A camera that cannot be opened ends a video dial and names the camera, so the UI can offer audio", "[phone][caller][permissions]") {
+  Phone phone("alice");
+  phone.handle(ev::Dial{"c1", "bob", CallType::video, ""}, T0);
+  auto fx = phone.handle(ev::MediaFailed{MediaProblem::not_found, false, true}, T0 + 100);
+  CHECK(sends(fx) == 0);
+  CHECK(published(fx).endReason == EndReason::media_unavailable);
+  CHECK(published(fx).mediaProblem == MediaProblem::not_found);
+  CHECK(published(fx).mediaProblemKind == MediaKind::video);
+}
+
+TEST_CASE("A server error about the call ends it and shows the code", "[phone][caller]") {
+  RingingOut out;
+  auto fx = out.phone.handle(from("", msg::Error{ErrorCode::forbidden, "not a contact", "call:initiate", "c1"}), T0 + 20);
+  CHECK(published(fx).state == CallState::ended);
+  CHECK(published(fx).endReason == EndReason::failed);
+  CHECK(published(fx).serverError == ErrorCode::forbidden);
+  CHECK(has<fx::ReleaseMedia>(fx));
+
+  RingingOut busy;
+  auto bfx = busy.phone.handle(from("", msg::Error{ErrorCode::busy, "in a call", "call:initiate", "c1"}), T0 + 20);
+  CHECK(published(bfx).endReason == EndReason::busy);
+}
+
+// ----- the callee ---------------------------------------------------------------------------
+
+TEST_CASE("An incoming call rings: call:ringing goes back, the ringtone plays and the ring timer starts", "[phone][callee]") {
+  RingingIn in;
+  REQUIRE(sent<msg::CallRinging>(in.last).size() == 1);
+  CHECK(all_of<fx::PlayTone>(in.last).at(0).tone == Tone::ringtone);
+  CHECK(timer_started(in.last, TimerKind::ring));
+  auto view = published(in.last);
+  CHECK(view.state == CallState::incoming);
+  CHECK(view.direction == Direction::incoming);
+  CHECK(view.peer == "alice");
+  CHECK(view.peerName == "Alice");
+  CHECK(view.callType == CallType::video);
+  CHECK(view.ringing);
+  CHECK_FALSE(has<fx::AcquireMedia>(in.last));  // no camera before the user says yes
+}
+
+TEST_CASE("With preconnect the callee answers the offer while it rings, but sends no media", "[phone][callee][preconnect]") {
+  RingingIn in;
+  auto open = all_of<fx::OpenPeer>(in.last);
+  REQUIRE(open.size() == 1);
+  CHECK_FALSE(open[0].initiator);
+  CHECK(open[0].polite);  // "bob" sorts after "alice"
+  auto fx = in.phone.handle(from("alice", msg::CallOffer{"c1", "bob", "v=0 offer"}), T0 + 30);
+  auto apply = all_of<fx::ApplyRemoteDescription>(fx);
+  REQUIRE(apply.size() == 1);
+  CHECK(apply[0].type == SdpType::offer);
+  auto answered = in.phone.handle(ev::RemoteDescriptionApplied{"alice", SdpType::offer}, T0 + 40);
+  CHECK(has<fx::MakeAnswer>(answered));
+  auto sent_answer = in.phone.handle(ev::LocalDescription{"alice", SdpType::answer, "v=0 answer"}, T0 + 50);
+  REQUIRE(sent<msg::CallAnswer>(sent_answer).size() == 1);
+  CHECK(sent<msg::CallAnswer>(sent_answer)[0].sdp == "v=0 answer");
+  CHECK_FALSE(has<fx::AttachMedia>(sent_answer));
+  CHECK(in.phone.view().state == CallState::incoming);
+}
+
+TEST_CASE("Without preconnect the caller's offer and candidates wait for the accept", "[phone][callee][preconnect]") {
+  PhoneConfig config;
+  config.preconnect = false;
+  RingingIn in(CallType::audio, config);
+  CHECK_FALSE(has<fx::OpenPeer>(in.last));
+  CHECK(in.phone.handle(from("alice", msg::CallOffer{"c1", "bob", "v=0 offer"}), T0 + 30).empty());
+  CHECK(in.phone.handle(from("alice", msg::CallIceCandidate{"c1", "bob", {"candidate:1", "0", 0, {}}}), T0 + 31).empty());
+  in.phone.handle(ev::Accept{}, T0 + 5'000);
+  auto fx = in.phone.handle(ev::MediaAcquired{true, false}, T0 + 5'100);
+  CHECK(sent<msg::CallAccept>(fx).size() == 1);
+  CHECK(has<fx::OpenPeer>(fx));
+  auto apply = all_of<fx::ApplyRemoteDescription>(fx);
+  REQUIRE(apply.size() == 1);
+  CHECK(apply[0].sdp == "v=0 offer");
+  // The candidate waits for the description to be in place.
+  CHECK_FALSE(has<fx::AddRemoteCandidate>(fx));
+  auto applied = in.phone.handle(ev::RemoteDescriptionApplied{"alice", SdpType::offer}, T0 + 5'150);
+  CHECK(all_of<fx::AddRemoteCandidate>(applied).size() == 1);
+}
+
+TEST_CASE("Accepting opens the devices first and sends call:accept only once they are open", "[phone][callee]") {
+  RingingIn in;
+  auto fx = in.phone.handle(ev::Accept{}, T0 + 3'000);
+  CHECK(all_of<fx::AcquireMedia>(fx).at(0).video);
+  CHECK(sends(fx) == 0);
+  CHECK(all_of<fx::PlayTone>(fx).at(0).tone == Tone::none);
+  CHECK(published(fx).state == CallState::connecting);
+  auto open = in.phone.handle(ev::MediaAcquired{true, true}, T0 + 3'200);
+  CHECK(sent<msg::CallAccept>(open).size() == 1);
+  CHECK(has<fx::AttachMedia>(open));
+  CHECK(timer_started(open, TimerKind::connect));
+}
+
+TEST_CASE("Answering a video call without the camera asks for the microphone alone", "[phone][callee]") {
+  RingingIn in;
+  auto fx = in.phone.handle(ev::Accept{true}, T0 + 3'000);
+  CHECK_FALSE(all_of<fx::AcquireMedia>(fx).at(0).video);
+  CHECK_FALSE(published(fx).cameraOn);
+}
+
+TEST_CASE("Declining sends call:reject and ends as rejected", "[phone][callee]") {
+  RingingIn in;
+  auto fx = in.phone.handle(ev::Reject{}, T0 + 2'000);
+  CHECK(sent<msg::CallReject>(fx).size() == 1);
+  CHECK(published(fx).endReason == EndReason::rejected);
+  CHECK(has<fx::ClosePeer>(fx));
+  CHECK(all_of<fx::PlayTone>(fx).at(0).tone == Tone::none);
+}
+
+TEST_CASE("The caller giving up stops the callee's ringing", "[phone][callee]") {
+  RingingIn in;
+  auto fx = in.phone.handle(from("alice", msg::CallCancel{"c1", EndReason::cancelled}), T0 + 2'000);
+  CHECK(published(fx).state == CallState::ended);
+  CHECK(published(fx).endReason == EndReason::cancelled);
+  CHECK(sends(fx) == 0);
+  CHECK(all_of<fx::PlayTone>(fx).at(0).tone == Tone::none);
+}
+
+TEST_CASE("An unanswered call on the callee's side ends as missed without a message", "[phone][callee]") {
+  RingingIn in;
+  auto fx = in.phone.handle(ev::TimerFired{TimerKind::ring, "c1"}, T0 + 30'000);
+  CHECK(published(fx).endReason == EndReason::timeout);
+  CHECK(sends(fx) == 0);
+}
+
+TEST_CASE("Another device answering ends this device's ringing as answered elsewhere", "[phone][callee]") {
+  RingingIn in;
+  // The server speaks for the call: no `from`.
+  auto fx = in.phone.handle(from("", msg::CallEnd{"c1", EndReason::answered_elsewhere}), T0 + 1'000);
+  CHECK(published(fx).endReason == EndReason::answered_elsewhere);
+  CHECK(sends(fx) == 0);
+}
+
+TEST_CASE("A second call during a call is answered busy and the first is untouched", "[phone][callee]") {
+  RingingIn in;
+  auto before = in.phone.view();
+  auto fx = in.phone.handle(from("carol", msg::CallInitiate{"c9", "bob", {}, CallType::audio, "Carol"}), T0 + 100);
+  auto busy = sent<msg::CallBusy>(fx);
+  REQUIRE(busy.size() == 1);
+  CHECK(busy[0].callId == "c9");
+  CHECK_FALSE(has<fx::Publish>(fx));
+  CHECK(in.phone.view() == before);
+}
+
+TEST_CASE("A microphone that cannot be opened on accept ends the call and tells the caller", "[phone][callee][permissions]") {
+  RingingIn in;
+  in.phone.handle(ev::Accept{}, T0 + 3'000);
+  auto fx = in.phone.handle(ev::MediaFailed{MediaProblem::denied, true, true}, T0 + 3'100);
+  auto end = sent<msg::CallEnd>(fx);
+  REQUIRE(end.size() == 1);
+  CHECK(end[0].reason == EndReason::media_unavailable);
+  CHECK(published(fx).endReason == EndReason::media_unavailable);
+  CHECK(published(fx).mediaProblem == MediaProblem::denied);
+  CHECK(has<fx::ClosePeer>(fx));
+  CHECK_FALSE(has<fx::ReleaseMedia>(fx));
+}
+
+TEST_CASE("A camera that cannot be opened on accept goes back to the ringing call, to answer without video", "[phone][callee][permissions]") {
+  RingingIn in;
+  in.phone.handle(ev::Accept{}, T0 + 3'000);
+  auto fx = in.phone.handle(ev::MediaFailed{MediaProblem::denied, false, true}, T0 + 3'100);
+  CHECK(sends(fx) == 0);
+  auto view = published(fx);
+  CHECK(view.state == CallState::incoming);
+  CHECK(view.mediaProblem == MediaProblem::denied);
+  CHECK(view.mediaProblemKind == MediaKind::video);
+  CHECK_FALSE(view.cameraOn);
+  auto retry = in.phone.handle(ev::Accept{true}, T0 + 4'000);
+  CHECK_FALSE(all_of<fx::AcquireMedia>(retry).at(0).video);
+  auto open = in.phone.handle(ev::MediaAcquired{true, false}, T0 + 4'100);
+  CHECK(sent<msg::CallAccept>(open).size() == 1);
+}
+
+// ----- both sides ---------------------------------------------------------------------------
+
+namespace {
+struct InCall {
+  World world;
+  InCall(CallType type = CallType::video, PhoneConfig config = {}) : world(config) {
+    world.add("alice");
+    world.add("bob");
+    world.act("alice", ev::Dial{"c1", "bob", type, "Bob"});
+    world.act("bob", ev::Accept{});
+  }
+};
+}  // namespace
+
+TEST_CASE("Two phones complete a call through a relay: ring, preconnect, accept, media", "[phone][flow]") {
+  World world;
+  world.add("alice");
+  world.add("bob");
+  world.act("alice", ev::Dial{"c1", "bob", CallType::video, "Bob"});
+  CHECK(world.phone("alice").view().state == CallState::outgoing);
+  CHECK(world.phone("alice").view().ringing);
+  CHECK(world.phone("bob").view().state == CallState::incoming);
+  // Connected while it rings, but nothing is attached on either side.
+  CHECK(world.peer_open("bob"));
+  CHECK_FALSE(world.attached("alice"));
+  CHECK_FALSE(world.attached("bob"));
+  CHECK_FALSE(world.media_open("bob"));
+  world.now += 4'000;
+  world.act("bob", ev::Accept{});
+  for (auto user : {"alice", "bob"}) {
+    INFO(user);
+    CHECK(world.phone(user).view().state == CallState::active);
+    CHECK(world.attached(user));
+    CHECK(world.media_open(user));
+    CHECK(world.phone(user).view().startedAt == world.now);
+  }
+  world.now += 65'400;
+  world.act("alice", ev::HangUp{});
+  CHECK(world.phone("bob").view().state == CallState::ended);
+  CHECK(world.phone("bob").view().endReason == EndReason::hangup);
+  CHECK_FALSE(world.media_open("alice"));
+  CHECK_FALSE(world.media_open("bob"));
+  CHECK_FALSE(world.peer_open("alice"));
+  CHECK_FALSE(world.peer_open("bob"));
+}
+
+TEST_CASE("Hanging up an active call sends call:end with reason hangup", "[phone]") {
+  InCall call;
+  auto& alice = call.world.phone("alice");
+  REQUIRE(alice.view().state == CallState::active);
+  auto fx = alice.handle(ev::HangUp{}, call.world.now + 10'000);
+  auto end = sent<msg::CallEnd>(fx);
+  REQUIRE(end.size() == 1);
+  CHECK(end[0].reason == EndReason::hangup);
+  CHECK(published(fx).endReason == EndReason::hangup);
+  CHECK(has<fx::ReleaseMedia>(fx));
+  CHECK(has<fx::ClosePeer>(fx));
+}
+
+TEST_CASE("The other side hanging up ends the call with their reason", "[phone]") {
+  InCall call;
+  auto fx = call.world.phone("bob").handle(from("alice", msg::CallEnd{"c1", EndReason::connection_lost}), call.world.now);
+  CHECK(published(fx).endReason == EndReason::connection_lost);
+  CHECK(sends(fx) == 0);
+}
+
+TEST_CASE("Muting and turning the camera off disable the track and tell the peer", "[phone][media]") {
+  InCall call;
+  auto& alice = call.world.phone("alice");
+  auto fx = alice.handle(ev::SetMicrophone{false}, call.world.now);
+  CHECK(all_of<fx::SetTrackEnabled>(fx).at(0).kind == MediaKind::audio);
+  CHECK_FALSE(all_of<fx::SetTrackEnabled>(fx).at(0).enabled);
+  auto media = sent<msg::CallMedia>(fx);
+  REQUIRE(media.size() == 1);
+  CHECK(media[0].audioMuted);
+  CHECK_FALSE(media[0].videoMuted);
+  CHECK_FALSE(published(fx).microphoneOn);
+  auto cam = alice.handle(ev::SetCamera{false}, call.world.now);
+  CHECK(all_of<fx::SetTrackEnabled>(cam).at(0).kind == MediaKind::video);
+  CHECK(sent<msg::CallMedia>(cam).at(0).videoMuted);
+  // Saying the same thing twice changes nothing.
+  CHECK(alice.handle(ev::SetCamera{false}, call.world.now).empty());
+}
+
+TEST_CASE("The peer's mute state shows in the view", "[phone][media]") {
+  InCall call;
+  call.world.act("alice", ev::SetMicrophone{false});
+  CHECK(call.world.phone("bob").view().remoteAudioMuted);
+  CHECK_FALSE(call.world.phone("bob").view().remoteVideoMuted);
+}
+
+TEST_CASE("Turning on a camera in an audio call is refused", "[phone][media]") {
+  InCall call(CallType::audio);
+  auto fx = call.world.phone("alice").handle(ev::SetCamera{true}, call.world.now);
+  auto refused = all_of<fx::IntentRefused>(fx);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].error.code == ErrorCode::invalid_state);
+}
+
+TEST_CASE("Muting while the devices open is applied when they arrive", "[phone][media]") {
+  Phone phone("alice");
+  phone.handle(ev::Dial{"c1", "bob", CallType::video, ""}, T0);
+  phone.handle(ev::SetMicrophone{false}, T0 + 1);
+  phone.handle(ev::SetCamera{false}, T0 + 2);
+  auto fx = phone.handle(ev::MediaAcquired{true, true}, T0 + 100);
+  auto tracks = all_of<fx::SetTrackEnabled>(fx);
+  REQUIRE(tracks.size() == 2);
+  CHECK_FALSE(tracks[0].enabled);
+  CHECK_FALSE(tracks[1].enabled);
+}
+
+TEST_CASE("A dropped connection shows reconnecting and restarts ICE after the grace period", "[phone][network]") {
+  InCall call;
+  call.world.auto_connect = false;
+  call.world.peer_state("alice", PeerState::disconnected);
+  CHECK(call.world.phone("alice").view().connection == Connection::reconnecting);
+  CHECK(call.world.phone("alice").view().state == CallState::active);
+  auto grace = call.world.phone("alice").handle(ev::TimerFired{TimerKind::ice_grace, "c1"}, call.world.now + 2'000);
+  REQUIRE(all_of<fx::RestartIce>(grace).size() == 1);
+  CHECK(all_of<fx::RestartIce>(grace)[0].peer == "bob");
+}
+
+TEST_CASE("Coming back within the reconnect timeout returns the call to connected", "[phone][network]") {
+  InCall call;
+  call.world.auto_connect = false;
+  call.world.peer_state("alice", PeerState::disconnected);
+  call.world.advance(5'000);
+  call.world.peer_state("alice", PeerState::connected);
+  CHECK(call.world.phone("alice").view().connection == Connection::connected);
+  call.world.advance(60'000);  // the cancelled reconnect timer must not end the call
+  CHECK(call.world.phone("alice").view().state == CallState::active);
+}
+
+TEST_CASE("Staying disconnected past the reconnect timeout ends the call as connection lost", "[phone][network]") {
+  InCall call;
+  call.world.auto_connect = false;
+  call.world.peer_state("alice", PeerState::disconnected);
+  call.world.advance(30'000);
+  CHECK(call.world.phone("alice").view().state == CallState::ended);
+  CHECK(call.world.phone("alice").view().endReason == EndReason::connection_lost);
+  CHECK(call.world.phone("bob").view().endReason == EndReason::connection_lost);
+}
+
+TEST_CASE("A failed connection in an active call restarts ICE at once", "[phone][network]") {
+  InCall call;
+  auto fx = call.world.phone("alice").handle(ev::PeerStateChanged{"bob", PeerState::failed}, call.world.now);
+  CHECK(all_of<fx::RestartIce>(fx).size() == 1);
+  CHECK(published(fx).connection == Connection::reconnecting);
+  CHECK(timer_started(fx, TimerKind::reconnect));
+}
+
+TEST_CASE("No media path within the connect timeout ends the call as failed", "[phone][network]") {
+  World world;
+  world.auto_connect = false;
+  world.add("alice");
+  world.add("bob");
+  world.act("alice", ev::Dial{"c1", "bob", CallType::audio, ""});
+  world.act("bob", ev::Accept{});
+  CHECK(world.phone("alice").view().state == CallState::connecting);
+  world.advance(30'000);
+  CHECK(world.phone("alice").view().endReason == EndReason::failed);
+  CHECK(world.phone("bob").view().endReason == EndReason::failed);
+  CHECK_FALSE(world.media_open("alice"));
+  CHECK_FALSE(world.media_open("bob"));
+}
+
+TEST_CASE("A connection that fails after the accept ends the call as failed", "[phone][network]") {
+  World world;
+  world.auto_connect = false;
+  world.add("alice");
+  world.add("bob");
+  world.act("alice", ev::Dial{"c1", "bob", CallType::audio, ""});
+  world.act("bob", ev::Accept{});
+  world.peer_state("bob", PeerState::failed);
+  CHECK(world.phone("bob").view().endReason == EndReason::failed);
+  CHECK(world.phone("alice").view().endReason == EndReason::failed);
+}
+
+// ----- glare --------------------------------------------------------------------------------
+
+TEST_CASE("Two people calling each other at once end up in one call, the one whose id sorts first", "[phone][glare]") {
+  auto run = [](const char* alice_call, const char* bob_call) {
+    World world;
+    world.add("alice");
+    world.add("bob");
+    // Both dial before either hears of the other: queue both, then let the relay run.
+    world.queue("alice", ev::Dial{alice_call, "bob", CallType::video, ""});
+    world.queue("bob", ev::Dial{bob_call, "alice", CallType::video, ""});
+    world.settle();
+    return world;
+  };
+  SECTION("alice's call sorts first") {
+    auto world = run("a-call", "b-call");
+    for (auto user : {"alice", "bob"}) {
+      INFO(user);
+      CHECK(world.phone(user).view().state == CallState::active);
+      CHECK(world.phone(user).view().callId == "a-call");
+    }
+    CHECK(world.phone("alice").view().direction == Direction::outgoing);
+    CHECK(world.phone("bob").view().direction == Direction::incoming);
+  }
+  SECTION("bob's call sorts first") {
+    auto world = run("z-call", "b-call");
+    for (auto user : {"alice", "bob"}) {
+      INFO(user);
+      CHECK(world.phone(user).view().state == CallState::active);
+      CHECK(world.phone(user).view().callId == "b-call");
+    }
+  }
+}
+
+TEST_CASE("The side whose call loses the glare cancels it with reason glare", "[phone][glare]") {
+  RingingOut out;  // alice calls bob with "c1"
+  auto fx = out.phone.handle(from("bob", msg::CallInitiate{"c0", "alice", {}, CallType::video, "Bob"}), T0 + 20);
+  auto cancel = sent<msg::CallCancel>(fx);
+  REQUIRE(cancel.size() == 1);
+  CHECK(cancel[0].callId == "c1");
+  CHECK(cancel[0].reason == EndReason::glare);
+  CHECK(sent<msg::CallAccept>(fx).at(0).callId == "c0");
+  CHECK(sent<msg::CallBusy>(fx).empty());
+  CHECK(published(fx).callId == "c0");
+  CHECK(published(fx).direction == Direction::incoming);
+
+  RingingOut winner;  // alice's "c1" sorts before bob's "c9": she keeps hers and waits
+  auto wfx = winner.phone.handle(from("bob", msg::CallInitiate{"c9", "alice", {}, CallType::video, "Bob"}), T0 + 20);
+  CHECK(wfx.empty());
+}
+
+// ----- what is ignored or refused -----------------------------------------------------------
+
+TEST_CASE("Dialing during a call is refused and the call goes on", "[phone][refused]") {
+  RingingOut out;
+  auto fx = out.phone.handle(ev::Dial{"c2", "carol", CallType::audio, ""}, T0 + 100);
+  REQUIRE(all_of<fx::IntentRefused>(fx).size() == 1);
+  CHECK(all_of<fx::IntentRefused>(fx)[0].error.code == ErrorCode::invalid_state);
+  CHECK(fx.size() == 1);
+  CHECK(out.phone.view().callId == "c1");
+}
+
+TEST_CASE("A dial with an invalid id or to oneself is refused with bad_value", "[phone][refused]") {
+  auto [callId, peer] = GENERATE(table<std::string, std::string>({
+      {"", "bob"}, {"c 1", "bob"}, {std::string(65, 'c'), "bob"}, {"c1", ""}, {"c1", "bob!"}, {"c1", "alice"}}));
+  Phone phone("alice");
+  auto fx = phone.handle(ev::Dial{callId, peer, CallType::audio, ""}, T0);
+  REQUIRE(fx.size() == 1);
+  CHECK(all_of<fx::IntentRefused>(fx).at(0).error.code == ErrorCode::bad_value);
+  CHECK(phone.view().state == CallState::idle);
+}
+
+TEST_CASE("Accepting, rejecting or hanging up with no call is refused", "[phone][refused]") {
+  Phone phone("alice");
+  Event intent = GENERATE(Event{ev::Accept{}}, Event{ev::Reject{}}, Event{ev::HangUp{}},
+                          Event{ev::SetMicrophone{false}}, Event{ev::SetCamera{false}});
+  auto fx = phone.handle(intent, T0);
+  REQUIRE(fx.size() == 1);
+  CHECK(all_of<fx::IntentRefused>(fx).at(0).error.code == ErrorCode::invalid_state);
+}
+
+TEST_CASE("A timer from a call gone by changes nothing", "[phone][refused]") {
+  RingingOut out;
+  for (auto kind : {TimerKind::ring, TimerKind::connect, TimerKind::ice_grace, TimerKind::reconnect}) {
+    CHECK(out.phone.handle(ev::TimerFired{kind, "c0"}, T0 + 40'000).empty());
+  }
+  CHECK(out.phone.view().state == CallState::outgoing);
+}
+
+TEST_CASE("Messages from strangers or about other calls are ignored", "[phone][refused]") {
+  RingingOut out;
+  const auto before = out.phone.view();
+  Event stray = GENERATE(from("mallory", Body{msg::CallAccept{"c1"}}), from("bob", Body{msg::CallAccept{"c2"}}),
+                         from("mallory", Body{msg::CallEnd{"c1", EndReason::hangup}}),
+                         from("bob", Body{msg::CallReject{"zz"}}),
+                         from("mallory", Body{msg::CallOffer{"c1", "alice", "v=0"}}),
+                         from("bob", Body{msg::CallCancel{"c1", EndReason::cancelled}}),
+                         from("", Body{msg::Error{ErrorCode::forbidden, "x", "", "other"}}));
+  CHECK(out.phone.handle(stray, T0 + 100).empty());
+  CHECK(out.phone.view() == before);
+}
+
+TEST_CASE("A call:initiate that cannot be a one-to-one call to us is ignored", "[phone][refused]") {
+  Phone phone("bob");
+  Event stray = GENERATE(from("", Body{msg::CallInitiate{"c1", "bob", {}, CallType::audio, ""}}),
+                         from("bob", Body{msg::CallInitiate{"c1", "bob", {}, CallType::audio, ""}}),
+                         from("alice", Body{msg::CallInitiate{"c1", {}, "g1", CallType::audio, ""}}));
+  CHECK(phone.handle(stray, T0).empty());
+  CHECK(phone.view().state == CallState::idle);
+}
+
+TEST_CASE("A new call can start after the last one ended, with nothing carried over", "[phone]") {
+  InCall call;
+  call.world.act("bob", ev::SetMicrophone{false});
+  call.world.act("alice", ev::HangUp{});
+  call.world.now += 1'000;
+  call.world.act("bob", ev::Dial{"c2", "alice", CallType::audio, "Alice"});
+  auto& bob = call.world.phone("bob").view();
+  CHECK(bob.state == CallState::outgoing);
+  CHECK(bob.callId == "c2");
+  CHECK(bob.microphoneOn);
+  CHECK_FALSE(bob.endReason.has_value());
+  CHECK_FALSE(bob.remoteAudioMuted);
+  CHECK(call.world.phone("alice").view().state == CallState::incoming);
+}
