@@ -73,6 +73,12 @@ class Expected {
   std::variant<T, Error> v_;
 };
 
+// The value of an operation that has nothing to return but may fail.
+struct Done {
+  friend bool operator==(const Done&, const Done&) = default;
+};
+using Status = Expected<Done>;
+
 inline Error make_error(ErrorCode code, std::string message) {
   return Error{code, std::move(message)};
 }
