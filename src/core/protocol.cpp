@@ -1,0 +1,716 @@
+// The signaling protocol, version 1: text to typed messages and back.
+//
+// Reading goes outside in, and stops at the first problem:
+//   1. size      (before anything looks inside the text)          -> too_large
+//   2. nesting   (a linear scan, before the parser sees the text) -> too_deep
+//   3. JSON      (nlohmann/json, without exceptions)              -> bad_json
+//   4. envelope  (an object with "v": 1 and a known "type")       -> not_an_object, bad_version,
+//                                                                    unknown_type
+//   5. fields    (one small reader per message type, in kTypes)   -> missing_field, wrong_type,
+//                                                                    too_long, bad_value
+// Fields a reader does not know are ignored, so a newer peer may add optional fields without
+// breaking an older one (docs/protocol.md, "Versioning"). When a key repeats, the last one wins.
+//
+// This file is also built into the wasm module with -fno-exceptions: it uses only the
+// non-throwing parts of nlohmann/json (parse with allow_exceptions = false, get_ptr, find,
+// dump with error_handler_t::replace) and no try/catch.
+#include "duet/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace duet {
+namespace {
+
+using Json = nlohmann::json;                // for reading
+using OrderedJson = nlohmann::ordered_json;  // for writing: keeps "v" and "type" first
+
+// ----- Enumerations and their wire names ------------------------------------------------------
+
+template <class E>
+struct Named {
+  E value;
+  std::string_view name;
+};
+
+constexpr Named<CallType> kCallTypes[] = {
+    {CallType::audio, "audio"},
+    {CallType::video, "video"},
+};
+
+constexpr Named<EndReason> kEndReasons[] = {
+    {EndReason::hangup, "hangup"},
+    {EndReason::cancelled, "cancelled"},
+    {EndReason::rejected, "rejected"},
+    {EndReason::busy, "busy"},
+    {EndReason::timeout, "timeout"},
+    {EndReason::failed, "failed"},
+    {EndReason::media_unavailable, "media_unavailable"},
+    {EndReason::answered_elsewhere, "answered_elsewhere"},
+    {EndReason::connection_lost, "connection_lost"},
+    {EndReason::glare, "glare"},
+};
+
+constexpr Named<PresenceStatus> kPresenceStatuses[] = {
+    {PresenceStatus::online, "online"},
+    {PresenceStatus::busy, "busy"},
+    {PresenceStatus::offline, "offline"},
+};
+
+// True when `table` names every value from 0 to `last`, in order, so it can be indexed.
+template <class E, std::size_t N>
+constexpr bool complete_and_in_order(const Named<E> (&table)[N], E last) {
+  if (N != static_cast<std::size_t>(last) + 1) return false;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (static_cast<std::size_t>(table[i].value) != i) return false;
+  }
+  return true;
+}
+static_assert(complete_and_in_order(kCallTypes, CallType::video));
+static_assert(complete_and_in_order(kEndReasons, EndReason::glare));
+static_assert(complete_and_in_order(kPresenceStatuses, PresenceStatus::offline));
+
+// The wire name of `value`; empty for a value outside the enum (a bad cast on this side).
+template <class E, std::size_t N>
+std::string_view name_in(const Named<E> (&table)[N], E value) {
+  const auto i = static_cast<std::size_t>(value);
+  return i < N ? table[i].name : std::string_view{};
+}
+
+template <class E, std::size_t N>
+bool value_in(const Named<E> (&table)[N], std::string_view name, E& out) {
+  for (const Named<E>& entry : table) {
+    if (entry.name == name) {
+      out = entry.value;
+      return true;
+    }
+  }
+  return false;
+}
+
+// "audio, video": for error messages.
+template <class E, std::size_t N>
+std::string list_names(const Named<E> (&table)[N]) {
+  std::string out;
+  for (const Named<E>& entry : table) {
+    if (!out.empty()) out += ", ";
+    out += entry.name;
+  }
+  return out;
+}
+
+// ----- Error messages ---------------------------------------------------------------------------
+// They name the field and the limit, and quote a value the sender sent only when it is short,
+// printable ASCII: a message must stay well under kMaxErrorMessageBytes, valid UTF-8, and free of
+// anything a log or a page could misread.
+
+std::string field_name(std::string_view prefix, std::string_view name) {
+  std::string out = "field \"";
+  out += prefix;
+  out += name;
+  out += '"';
+  return out;
+}
+
+// ` "text"` when text is short and plain enough to echo, else nothing.
+std::string echo(std::string_view text) {
+  constexpr std::size_t kMaxEcho = 40;
+  if (text.empty() || text.size() > kMaxEcho) return {};
+  for (const char c : text) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return {};
+  }
+  std::string out = " \"";
+  out += text;
+  out += '"';
+  return out;
+}
+
+// "a string", "a number", ...: how a JSON value looks, for wrong_type messages.
+std::string_view kind_of(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object: return "an object";
+    case Json::value_t::array: return "an array";
+    case Json::value_t::string: return "a string";
+    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: return "an integer";
+    case Json::value_t::number_float: return "a number with a fraction or exponent";
+    case Json::value_t::null: return "null";
+    case Json::value_t::binary:
+    case Json::value_t::discarded:
+    default: return "a value of another kind";
+  }
+}
+
+// An integer's value, clamped to int64; nullopt for anything that is not an integer (floats
+// such as 1.0 or 1e2 included).
+std::optional<std::int64_t> integer_of(const Json& value) {
+  if (const auto* u = value.get_ptr<const Json::number_unsigned_t*>()) {
+    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    return static_cast<std::int64_t>(*u > kMax ? kMax : *u);
+  }
+  if (const auto* i = value.get_ptr<const Json::number_integer_t*>()) return *i;
+  return std::nullopt;
+}
+
+// ----- Reading the fields of one object ---------------------------------------------------------
+
+enum class Need { required, optional };
+
+// Reads fields of one JSON object into a message. The first problem is kept and every later
+// read does nothing, so a reader is a straight list of fields and ends with finish().
+class Fields {
+ public:
+  explicit Fields(const Json::object_t& object, std::string prefix = {})
+      : object_(object), prefix_(std::move(prefix)) {}
+
+  bool ok() const { return !error_.has_value(); }
+  const std::optional<Error>& error() const { return error_; }
+
+  void fail(ErrorCode code, std::string message) {
+    if (ok()) error_ = make_error(code, std::move(message));
+  }
+
+  template <class T>
+  Expected<Body> finish(T message) {
+    if (error_) return std::move(*error_);
+    return Body{std::move(message)};
+  }
+
+  // A string of at most `limit` bytes. Optional and absent (or null): `out` is left as is.
+  void text(std::string_view name, std::string& out, std::size_t limit, Need need) {
+    if (const std::string* value = string_field(name, limit, need)) out = *value;
+  }
+
+  void optional_text(std::string_view name, std::optional<std::string>& out, std::size_t limit) {
+    if (const std::string* value = string_field(name, limit, Need::optional)) out = *value;
+  }
+
+  // A required string that may not be empty (a token, an SDP).
+  void non_empty_text(std::string_view name, std::string& out, std::size_t limit) {
+    const std::string* value = string_field(name, limit, Need::required);
+    if (value == nullptr) return;
+    if (value->empty()) return fail(ErrorCode::bad_value, field(name) + " is empty");
+    out = *value;
+  }
+
+  // A user, call or group id. When present it must be valid: an empty string is not an id.
+  void id(std::string_view name, std::string& out, Need need) {
+    const std::string* value = string_field(name, kMaxIdBytes, need);
+    if (value == nullptr) return;
+    if (!is_valid_id(*value)) {
+      return fail(ErrorCode::bad_value,
+                  field(name) + " is not an id: 1.." + std::to_string(kMaxIdBytes) +
+                      " of the characters A-Z a-z 0-9 _ -");
+    }
+    out = *value;
+  }
+
+  void boolean(std::string_view name, bool& out) {
+    const Json* value = find(name, Need::required);
+    if (value == nullptr) return;
+    const auto* b = value->get_ptr<const Json::boolean_t*>();
+    if (b == nullptr) return wrong_type(name, "a boolean", *value);
+    out = *b;
+  }
+
+  // An optional integer in 0..max.
+  void small_integer(std::string_view name, std::optional<int>& out, int max) {
+    const Json* value = find(name, Need::optional);
+    if (value == nullptr) return;
+    const std::optional<std::int64_t> n = integer_of(*value);
+    if (!n) return wrong_type(name, "an integer", *value);
+    if (*n < 0 || *n > max) {
+      return fail(ErrorCode::bad_value,
+                  field(name) + " is " + std::to_string(*n) + ", outside 0.." + std::to_string(max));
+    }
+    out = static_cast<int>(*n);
+  }
+
+  // A string naming one value of an enum. Optional and absent: `out` keeps its default.
+  template <class E, std::size_t N>
+  void enumeration(std::string_view name, E& out, const Named<E> (&table)[N], Need need) {
+    const std::string* value = string_field(name, std::string::npos, need);
+    if (value == nullptr) return;
+    if (!value_in(table, *value, out)) {
+      const std::string sent = echo(*value);
+      fail(ErrorCode::bad_value, field(name) + " must be one of " + list_names(table) +
+                                     (sent.empty() ? "" : ", not" + sent));
+    }
+  }
+
+  void error_code(std::string_view name, ErrorCode& out) {
+    const std::string* value = string_field(name, std::string::npos, Need::required);
+    if (value == nullptr) return;
+    if (!parse_error_code(*value, out)) {
+      const std::string sent = echo(*value);
+      fail(ErrorCode::bad_value, field(name) + (sent.empty() ? "" : " is" + sent + ", which") +
+                                     " names no error code of version " +
+                                     std::to_string(kProtocolVersion));
+    }
+  }
+
+  // A required nested object; nullptr (and an error) when it is missing or not an object.
+  const Json::object_t* object(std::string_view name) {
+    const Json* value = find(name, Need::required);
+    if (value == nullptr) return nullptr;
+    const auto* o = value->get_ptr<const Json::object_t*>();
+    if (o == nullptr) wrong_type(name, "an object", *value);
+    return o;
+  }
+
+  // Takes over the first problem a reader of a nested object met.
+  void adopt(const Fields& nested) {
+    if (ok() && nested.error_) error_ = nested.error_;
+  }
+
+ private:
+  std::string field(std::string_view name) const { return field_name(prefix_, name); }
+
+  // The field's value; nullptr when it is absent or null, which is an error if it is required.
+  const Json* find(std::string_view name, Need need) {
+    if (!ok()) return nullptr;
+    const auto it = object_.find(name);
+    if (it == object_.end() || it->second.is_null()) {
+      if (need == Need::required) fail(ErrorCode::missing_field, field(name) + " is missing");
+      return nullptr;
+    }
+    return &it->second;
+  }
+
+  const std::string* string_field(std::string_view name, std::size_t limit, Need need) {
+    const Json* value = find(name, need);
+    if (value == nullptr) return nullptr;
+    const auto* s = value->get_ptr<const Json::string_t*>();
+    if (s == nullptr) {
+      wrong_type(name, "a string", *value);
+      return nullptr;
+    }
+    if (s->size() > limit) {
+      fail(ErrorCode::too_long, field(name) + " is " + std::to_string(s->size()) +
+                                    " bytes, over the limit of " + std::to_string(limit));
+      return nullptr;
+    }
+    return s;
+  }
+
+  void wrong_type(std::string_view name, std::string_view expected, const Json& value) {
+    std::string message = field(name);
+    message += " must be ";
+    message += expected;
+    message += ", not ";
+    message += kind_of(value);
+    fail(ErrorCode::wrong_type, std::move(message));
+  }
+
+  const Json::object_t& object_;
+  std::string prefix_;  // "candidate." inside a candidate
+  std::optional<Error> error_;
+};
+
+// ----- One reader per message type ------------------------------------------------------------
+
+void read(Fields& f, msg::Auth& m) { f.non_empty_text("token", m.token, kMaxTokenBytes); }
+
+void read(Fields& f, msg::AuthOk& m) {
+  f.id("userId", m.userId, Need::required);
+  f.text("displayName", m.displayName, kMaxNameBytes, Need::optional);
+}
+
+void read(Fields& f, msg::Error& m) {
+  f.error_code("code", m.code);
+  f.text("message", m.message, kMaxErrorMessageBytes, Need::required);
+  f.text("ref", m.ref, kMaxIdBytes, Need::optional);
+  f.id("callId", m.callId, Need::optional);
+}
+
+void read(Fields& f, msg::Presence& m) {
+  f.id("userId", m.userId, Need::required);
+  f.enumeration("status", m.status, kPresenceStatuses, Need::required);
+}
+
+void read(Fields& f, msg::CallInitiate& m) {
+  f.id("callId", m.callId, Need::required);
+  f.id("to", m.to, Need::optional);
+  f.id("groupId", m.groupId, Need::optional);
+  if (f.ok() && m.to.empty() == m.groupId.empty()) {
+    f.fail(ErrorCode::bad_value, "call:initiate needs exactly one of field \"to\" (a one-to-one "
+                                 "call) and field \"groupId\" (a group call)");
+  }
+  f.enumeration("callType", m.callType, kCallTypes, Need::required);
+  f.text("fromName", m.fromName, kMaxNameBytes, Need::optional);
+}
+
+void read(Fields& f, msg::CallRinging& m) { f.id("callId", m.callId, Need::required); }
+void read(Fields& f, msg::CallAccept& m) { f.id("callId", m.callId, Need::required); }
+void read(Fields& f, msg::CallReject& m) { f.id("callId", m.callId, Need::required); }
+void read(Fields& f, msg::CallBusy& m) { f.id("callId", m.callId, Need::required); }
+
+void read(Fields& f, msg::CallCancel& m) {
+  f.id("callId", m.callId, Need::required);
+  f.enumeration("reason", m.reason, kEndReasons, Need::optional);
+}
+
+void read(Fields& f, msg::CallEnd& m) {
+  f.id("callId", m.callId, Need::required);
+  f.enumeration("reason", m.reason, kEndReasons, Need::optional);
+}
+
+void read(Fields& f, msg::CallOffer& m) {
+  f.id("callId", m.callId, Need::required);
+  f.id("to", m.to, Need::optional);
+  f.non_empty_text("sdp", m.sdp, kMaxSdpBytes);
+}
+
+void read(Fields& f, msg::CallAnswer& m) {
+  f.id("callId", m.callId, Need::required);
+  f.id("to", m.to, Need::optional);
+  f.non_empty_text("sdp", m.sdp, kMaxSdpBytes);
+}
+
+void read(Fields& f, msg::CallIceCandidate& m) {
+  f.id("callId", m.callId, Need::required);
+  f.id("to", m.to, Need::optional);
+  const Json::object_t* object = f.object("candidate");
+  if (object == nullptr) return;
+  Fields c(*object, "candidate.");
+  c.text("candidate", m.candidate.candidate, kMaxCandidateBytes, Need::required);  // "" = end
+  c.optional_text("sdpMid", m.candidate.sdpMid, kMaxSdpMidBytes);
+  c.small_integer("sdpMLineIndex", m.candidate.sdpMLineIndex, kMaxMLineIndex);
+  c.optional_text("usernameFragment", m.candidate.usernameFragment, kMaxUfragBytes);
+  f.adopt(c);
+}
+
+void read(Fields& f, msg::CallMedia& m) {
+  f.id("callId", m.callId, Need::required);
+  f.boolean("audioMuted", m.audioMuted);
+  f.boolean("videoMuted", m.videoMuted);
+}
+
+// ----- The table of message types ---------------------------------------------------------------
+
+template <class T>
+Expected<Body> read_as(Fields& fields) {
+  T message;
+  read(fields, message);
+  return fields.finish(std::move(message));
+}
+
+template <class T, std::size_t I = 0>
+constexpr std::size_t index_in_body() {
+  if constexpr (std::is_same_v<T, std::variant_alternative_t<I, Body>>) {
+    return I;
+  } else {
+    return index_in_body<T, I + 1>();
+  }
+}
+
+struct MessageType {
+  std::string_view name;
+  std::size_t index;  // in Body
+  Expected<Body> (*read)(Fields&);
+};
+
+template <class T>
+constexpr MessageType type_entry(std::string_view name) {
+  return {name, index_in_body<T>(), &read_as<T>};
+}
+
+// In the order of Body's alternatives, so type_name() can index it (checked below).
+constexpr MessageType kTypes[] = {
+    type_entry<msg::Auth>("auth"),
+    type_entry<msg::AuthOk>("auth:ok"),
+    type_entry<msg::Error>("error"),
+    type_entry<msg::Presence>("presence"),
+    type_entry<msg::CallInitiate>("call:initiate"),
+    type_entry<msg::CallRinging>("call:ringing"),
+    type_entry<msg::CallAccept>("call:accept"),
+    type_entry<msg::CallReject>("call:reject"),
+    type_entry<msg::CallCancel>("call:cancel"),
+    type_entry<msg::CallBusy>("call:busy"),
+    type_entry<msg::CallOffer>("call:offer"),
+    type_entry<msg::CallAnswer>("call:answer"),
+    type_entry<msg::CallIceCandidate>("call:ice-candidate"),
+    type_entry<msg::CallEnd>("call:end"),
+    type_entry<msg::CallMedia>("call:media"),
+};
+
+constexpr bool types_follow_body() {
+  if (std::size(kTypes) != std::variant_size_v<Body>) return false;
+  for (std::size_t i = 0; i < std::size(kTypes); ++i) {
+    if (kTypes[i].index != i) return false;
+  }
+  return true;
+}
+static_assert(types_follow_body(), "kTypes must list every Body alternative once, in order");
+
+const MessageType* find_type(std::string_view name) {
+  for (const MessageType& t : kTypes) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+// ----- Before the parser ------------------------------------------------------------------------
+
+// The byte offset at which arrays and objects first nest deeper than `limit`, or nullopt.
+// One pass, no allocation; brackets inside strings do not count. It does not check that the
+// text is JSON (the parser does that next): it only keeps hostile nesting away from the parser.
+std::optional<std::size_t> too_deep_at(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// Finds where malformed JSON goes wrong, for the bad_json message. Only runs after a parse
+// failed; it builds nothing.
+class ErrorLocator final : public nlohmann::json_sax<Json> {
+ public:
+  std::size_t position = 0;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t at, const std::string&, const nlohmann::detail::exception&) override {
+    position = at;
+    return false;
+  }
+};
+
+Error bad_json(std::string_view text) {
+  if (text.empty()) return make_error(ErrorCode::bad_json, "the message is empty");
+  ErrorLocator locator;
+  Json::sax_parse(text.data(), text.data() + text.size(), &locator);
+  return make_error(ErrorCode::bad_json, "the message is not well-formed JSON (near byte " +
+                                             std::to_string(locator.position) + ")");
+}
+
+// ----- Writing ----------------------------------------------------------------------------------
+
+void put_if_set(OrderedJson& j, const char* name, const std::string& value) {
+  if (!value.empty()) j[name] = value;
+}
+
+void write(OrderedJson& j, const msg::Auth& m) { j["token"] = m.token; }
+
+void write(OrderedJson& j, const msg::AuthOk& m) {
+  j["userId"] = m.userId;
+  put_if_set(j, "displayName", m.displayName);
+}
+
+void write(OrderedJson& j, const msg::Error& m) {
+  j["code"] = to_string(m.code);
+  j["message"] = m.message;
+  put_if_set(j, "ref", m.ref);
+  put_if_set(j, "callId", m.callId);
+}
+
+void write(OrderedJson& j, const msg::Presence& m) {
+  j["userId"] = m.userId;
+  j["status"] = to_string(m.status);
+}
+
+void write(OrderedJson& j, const msg::CallInitiate& m) {
+  j["callId"] = m.callId;
+  put_if_set(j, "to", m.to);
+  put_if_set(j, "groupId", m.groupId);
+  j["callType"] = to_string(m.callType);
+  put_if_set(j, "fromName", m.fromName);
+}
+
+void write(OrderedJson& j, const msg::CallRinging& m) { j["callId"] = m.callId; }
+void write(OrderedJson& j, const msg::CallAccept& m) { j["callId"] = m.callId; }
+void write(OrderedJson& j, const msg::CallReject& m) { j["callId"] = m.callId; }
+void write(OrderedJson& j, const msg::CallBusy& m) { j["callId"] = m.callId; }
+
+void write(OrderedJson& j, const msg::CallCancel& m) {
+  j["callId"] = m.callId;
+  j["reason"] = to_string(m.reason);
+}
+
+void write(OrderedJson& j, const msg::CallEnd& m) {
+  j["callId"] = m.callId;
+  j["reason"] = to_string(m.reason);
+}
+
+void write(OrderedJson& j, const msg::CallOffer& m) {
+  j["callId"] = m.callId;
+  put_if_set(j, "to", m.to);
+  j["sdp"] = m.sdp;
+}
+
+void write(OrderedJson& j, const msg::CallAnswer& m) {
+  j["callId"] = m.callId;
+  put_if_set(j, "to", m.to);
+  j["sdp"] = m.sdp;
+}
+
+void write(OrderedJson& j, const msg::CallIceCandidate& m) {
+  j["callId"] = m.callId;
+  put_if_set(j, "to", m.to);
+  OrderedJson c = OrderedJson::object();
+  c["candidate"] = m.candidate.candidate;
+  if (m.candidate.sdpMid) c["sdpMid"] = *m.candidate.sdpMid;
+  if (m.candidate.sdpMLineIndex) c["sdpMLineIndex"] = *m.candidate.sdpMLineIndex;
+  if (m.candidate.usernameFragment) c["usernameFragment"] = *m.candidate.usernameFragment;
+  j["candidate"] = std::move(c);
+}
+
+void write(OrderedJson& j, const msg::CallMedia& m) {
+  j["callId"] = m.callId;
+  j["audioMuted"] = m.audioMuted;
+  j["videoMuted"] = m.videoMuted;
+}
+
+}  // namespace
+
+// ----- Public API -------------------------------------------------------------------------------
+
+std::string_view to_string(CallType value) { return name_in(kCallTypes, value); }
+std::string_view to_string(EndReason value) { return name_in(kEndReasons, value); }
+std::string_view to_string(PresenceStatus value) { return name_in(kPresenceStatuses, value); }
+
+bool parse_call_type(std::string_view text, CallType& out) {
+  return value_in(kCallTypes, text, out);
+}
+bool parse_end_reason(std::string_view text, EndReason& out) {
+  return value_in(kEndReasons, text, out);
+}
+bool parse_presence_status(std::string_view text, PresenceStatus& out) {
+  return value_in(kPresenceStatuses, text, out);
+}
+
+std::string_view type_name(const Body& body) { return kTypes[body.index()].name; }
+
+std::string_view call_id_of(const Body& body) {
+  return std::visit(
+      [](const auto& m) -> std::string_view {
+        if constexpr (requires { m.callId; }) {
+          return m.callId;
+        } else {
+          return {};
+        }
+      },
+      body);
+}
+
+bool is_valid_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdBytes) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Expected<Message> parse_message(std::string_view text) {
+  if (text.size() > kMaxMessageBytes) {
+    return make_error(ErrorCode::too_large, "the message is " + std::to_string(text.size()) +
+                                                " bytes, over the limit of " +
+                                                std::to_string(kMaxMessageBytes));
+  }
+  if (const auto at = too_deep_at(text, kMaxJsonDepth)) {
+    return make_error(ErrorCode::too_deep, "the message nests arrays and objects deeper than the "
+                                           "limit of " + std::to_string(kMaxJsonDepth) +
+                                               " levels (at byte " + std::to_string(*at) + ")");
+  }
+
+  const Json json = Json::parse(text.data(), text.data() + text.size(), nullptr,
+                                /*allow_exceptions=*/false);
+  if (json.is_discarded()) return bad_json(text);
+  const auto* object = json.get_ptr<const Json::object_t*>();
+  if (object == nullptr) {
+    return make_error(ErrorCode::not_an_object,
+                      "the message must be a JSON object, not " + std::string(kind_of(json)));
+  }
+
+  const std::string version = "version " + std::to_string(kProtocolVersion);
+  const auto v = object->find("v");
+  if (v == object->end() || v->second.is_null()) {
+    return make_error(ErrorCode::bad_version, "field \"v\" is missing; this side speaks " + version);
+  }
+  const std::optional<std::int64_t> number = integer_of(v->second);
+  if (!number) {
+    return make_error(ErrorCode::bad_version, "field \"v\" must be an integer, not " +
+                                                  std::string(kind_of(v->second)) +
+                                                  "; this side speaks " + version);
+  }
+  if (*number != kProtocolVersion) {
+    return make_error(ErrorCode::bad_version, "field \"v\" is " + std::to_string(*number) +
+                                                  "; this side speaks " + version);
+  }
+
+  const auto t = object->find("type");
+  if (t == object->end() || t->second.is_null()) {
+    return make_error(ErrorCode::unknown_type, "field \"type\" is missing");
+  }
+  const auto* type_text = t->second.get_ptr<const Json::string_t*>();
+  if (type_text == nullptr) {
+    return make_error(ErrorCode::unknown_type, "field \"type\" must be a string, not " +
+                                                   std::string(kind_of(t->second)));
+  }
+  const MessageType* type = find_type(*type_text);
+  if (type == nullptr) {
+    const std::string sent = echo(*type_text);
+    return make_error(ErrorCode::unknown_type,
+                      "field \"type\"" + (sent.empty() ? "" : " is" + sent + ", which") +
+                          " is not a message type of " + version);
+  }
+
+  Message message;
+  Fields envelope(*object);
+  envelope.id("from", message.from, Need::optional);
+  if (envelope.error()) return *envelope.error();
+
+  Fields fields(*object);
+  Expected<Body> body = type->read(fields);
+  if (!body) return body.error();
+  message.body = std::move(body).value();
+  return message;
+}
+
+std::string serialize(const Message& message) {
+  OrderedJson j = OrderedJson::object();
+  j["v"] = kProtocolVersion;
+  j["type"] = type_name(message.body);
+  put_if_set(j, "from", message.from);
+  std::visit([&j](const auto& m) { write(j, m); }, message.body);
+  // Strings that are not valid UTF-8 (only possible in a message built on this side, never in
+  // one that was parsed) come out with U+FFFD instead of failing.
+  return j.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
+}  // namespace duet
