@@ -1,0 +1,588 @@
+// The hub's rules. docs/protocol.md ("What the server does") describes them for client
+// writers; the comments here say why they are so.
+#include "server/hub.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace duet::server {
+
+void Actions::append(Actions other) {
+  for (auto& s : other.send) send.push_back(std::move(s));
+  for (auto& c : other.close) close.push_back(std::move(c));
+}
+
+namespace {
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+Message server_says(Body body, std::string from = {}) { return Message{std::move(body), std::move(from)}; }
+
+void erase_value(std::vector<std::string>& v, const std::string& value) {
+  v.erase(std::remove(v.begin(), v.end(), value), v.end());
+}
+
+// Mistakes a well-behaved client does not make; a connection that keeps making them is closed.
+// Call-state errors are not among them: they happen to good clients in races.
+bool is_abuse(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::bad_json:
+    case ErrorCode::too_large:
+    case ErrorCode::too_deep:
+    case ErrorCode::not_an_object:
+    case ErrorCode::bad_version:
+    case ErrorCode::unknown_type:
+    case ErrorCode::missing_field:
+    case ErrorCode::wrong_type:
+    case ErrorCode::too_long:
+    case ErrorCode::bad_value:
+    case ErrorCode::rate_limited:
+    case ErrorCode::not_found:
+    case ErrorCode::not_participant:
+      return true;
+    case ErrorCode::unauthenticated:
+    case ErrorCode::forbidden:
+    case ErrorCode::invalid_state:
+    case ErrorCode::busy:
+    case ErrorCode::conflict:
+    case ErrorCode::internal:
+      return false;
+  }
+  return false;
+}
+
+bool unanswered(const CallRecord& r) {
+  return r.status == CallStatus::pending || r.status == CallStatus::ringing;
+}
+
+// The ledger action a participant's call:end stands for.
+LedgerAction action_for_end(EndReason reason) {
+  switch (reason) {
+    case EndReason::failed:
+    case EndReason::media_unavailable:
+    case EndReason::connection_lost:
+      return LedgerAction::fail;
+    case EndReason::hangup:
+    case EndReason::cancelled:
+    case EndReason::rejected:
+    case EndReason::busy:
+    case EndReason::timeout:
+    case EndReason::answered_elsewhere:
+    case EndReason::glare:
+      return LedgerAction::end;
+  }
+  return LedgerAction::end;
+}
+
+// The ledger action (and reason) each call-lifecycle message stands for.
+std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallRinging&) { return {LedgerAction::ring, {}}; }
+std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallAccept&) { return {LedgerAction::accept, {}}; }
+std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallReject&) { return {LedgerAction::reject, {}}; }
+std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallBusy&) { return {LedgerAction::busy, {}}; }
+std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallCancel& m) { return {LedgerAction::cancel, m.reason}; }
+std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallEnd& m) { return {action_for_end(m.reason), m.reason}; }
+
+}  // namespace
+
+Hub::Hub(Store& store, HubConfig config, TokenCheck check_token, Registry& metrics)
+    : store_(store),
+      config_(config),
+      check_token_(std::move(check_token)),
+      call_limiter_(config.call_burst, config.calls_per_minute / 60.0, 100'000),
+      m_connections_(metrics.gauge("duet_connections", "Open signaling connections.")),
+      m_messages_(metrics.counter("duet_messages_total", "Signaling messages received.")),
+      m_errors_(metrics.counter("duet_errors_total", "Errors sent to clients, by code.", "code")),
+      m_calls_(metrics.counter("duet_calls_total", "Calls that reached a final status, by status.", "status")),
+      m_active_calls_(metrics.gauge("duet_active_calls", "Calls ringing or in progress.")),
+      m_answer_seconds_(metrics.histogram("duet_call_setup_seconds",
+                                          "Call set-up time: from call:initiate to the accept.")) {}
+
+// ----- connections -------------------------------------------------------------------------
+
+void Hub::open(ConnId conn, Millis now) {
+  conns_[conn] = Conn{{}, now, config_.message_burst, now, 0};
+  auth_deadlines_.push_back({now + config_.auth_timeout_ms, conn});
+  m_connections_.set(static_cast<double>(conns_.size()));
+}
+
+Actions Hub::fail(ConnId conn, const Error& error, std::string_view ref, std::string_view callId) {
+  Actions out;
+  m_errors_.inc(to_string(error.code));
+  msg::Error e{error.code, error.message, std::string(ref), std::string(callId)};
+  if (e.message.size() > kMaxErrorMessageBytes) e.message.resize(kMaxErrorMessageBytes);
+  out.send.push_back({conn, serialize(server_says(std::move(e)))});
+  auto it = conns_.find(conn);
+  if (it != conns_.end() && is_abuse(error.code) && ++it->second.violations >= config_.violations_before_close) {
+    out.close.push_back({conn, kClosePolicy, "too many bad messages"});
+  }
+  return out;
+}
+
+bool Hub::within_rate(Conn& c, Millis now) {
+  const double refill = static_cast<double>(std::max<Millis>(0, now - c.refilled)) / 1000.0 * config_.messages_per_second;
+  c.tokens = std::min(config_.message_burst, c.tokens + refill);
+  c.refilled = std::max(c.refilled, now);
+  if (c.tokens < 1) return false;
+  c.tokens -= 1;
+  return true;
+}
+
+Actions Hub::receive(ConnId conn, std::string_view text, Millis now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return {};
+  m_messages_.inc();
+  Conn& c = it->second;
+  if (!within_rate(c, now)) {
+    auto out = fail(conn, make_error(ErrorCode::rate_limited, "too many messages; slow down"), "", "");
+    if (!out.close.empty()) out.close.back().code = kCloseRateLimited;
+    return out;
+  }
+  auto parsed = parse_message(text);
+  if (!parsed) {
+    if (c.user.empty()) {
+      auto out = fail(conn, parsed.error(), "", "");
+      out.close = {{conn, kCloseUnauthenticated, "the first message must be auth"}};
+      return out;
+    }
+    return fail(conn, parsed.error(), "", "");
+  }
+  const Message& m = *parsed;
+  if (auto* auth = std::get_if<msg::Auth>(&m.body)) return authenticate(conn, *auth, now);
+  if (c.user.empty()) {
+    auto out = fail(conn, make_error(ErrorCode::unauthenticated, "the first message must be auth"),
+                    type_name(m.body), call_id_of(m.body));
+    out.close = {{conn, kCloseUnauthenticated, "the first message must be auth"}};
+    return out;
+  }
+  return on_call_message(conn, c, m, now);
+}
+
+Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
+  Conn& c = conns_.at(conn);
+  if (!c.user.empty()) return fail(conn, make_error(ErrorCode::invalid_state, "already authenticated"), "auth", "");
+  auto identity = check_token_(auth.token, now);
+  if (!identity) {
+    auto out = fail(conn, identity.error(), "auth", "");
+    out.close = {{conn, kCloseUnauthenticated, "authentication failed"}};
+    return out;
+  }
+  Actions out;
+  c.user = identity->userId;
+  auto& mine = by_user_[c.user];
+  mine.push_back(conn);
+  out.send.push_back({conn, serialize(server_says(msg::AuthOk{identity->userId, identity->displayName}))});
+
+  // The contacts' presence, so the new client starts with the full picture.
+  for (const auto& contact : accepted_contacts(c.user)) {
+    out.send.push_back({conn, serialize(server_says(msg::Presence{contact, presence(contact)}))});
+  }
+  if (mine.size() == 1) announce(c.user, out);
+
+  // Calls this user is part of: come back to the ones they dropped from, and ring the new
+  // device for the ones ringing them.
+  auto mine_calls = calls_by_user_.find(c.user);
+  const auto ids = mine_calls == calls_by_user_.end() ? std::vector<std::string>{} : mine_calls->second;
+  for (const auto& id : ids) {
+    auto& call = calls_.at(id);
+    for (Side* side : {&call.caller, &call.callee}) {
+      if (side->user != c.user || !side->away_since) continue;
+      side->conn = conn;
+      side->away_since.reset();
+      for (auto& text : side->buffered) out.send.push_back({conn, std::move(text)});
+      side->buffered.clear();
+    }
+    if (call.callee.user == c.user && call.callee.conn == kNoConn && unanswered(call.record)) {
+      msg::CallInitiate ring{id, c.user, {}, call.record.type, {}};
+      if (auto caller = store_.find_user(call.caller.user)) ring.fromName = caller->displayName;
+      out.send.push_back({conn, serialize(server_says(std::move(ring), call.caller.user))});
+    }
+  }
+  return out;
+}
+
+Actions Hub::closed(ConnId conn, Millis now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return {};
+  const std::string user = it->second.user;
+  conns_.erase(it);
+  m_connections_.set(static_cast<double>(conns_.size()));
+  Actions out;
+  if (user.empty()) return out;
+  auto& mine = by_user_[user];
+  mine.erase(std::remove(mine.begin(), mine.end(), conn), mine.end());
+  auto mine_calls = calls_by_user_.find(user);
+  for (const auto& id : mine_calls == calls_by_user_.end() ? std::vector<std::string>{} : mine_calls->second) {
+    auto& call = calls_.at(id);
+    for (Side* side : {&call.caller, &call.callee}) {
+      if (side->conn == conn) side->away_since = now;
+    }
+    if (call.early_conn == conn) call.early_conn = kNoConn;
+  }
+  if (mine.empty()) {
+    by_user_.erase(user);
+    announce(user, out);
+  }
+  return out;
+}
+
+Actions Hub::drain() {
+  Actions out;
+  for (const auto& [conn, c] : conns_) out.close.push_back({conn, kCloseGoingAway, "server shutting down"});
+  return out;
+}
+
+// ----- presence ----------------------------------------------------------------------------
+
+PresenceStatus Hub::presence(const std::string& userId) const {
+  if (!by_user_.count(userId)) return PresenceStatus::offline;
+  auto calls = calls_by_user_.find(userId);
+  return calls != calls_by_user_.end() && !calls->second.empty() ? PresenceStatus::busy
+                                                                  : PresenceStatus::online;
+}
+
+std::vector<std::string> Hub::accepted_contacts(const std::string& userId) {
+  std::vector<std::string> ids;
+  auto contacts = store_.contacts(userId);
+  if (!contacts) return ids;
+  for (const auto& c : *contacts) {
+    if (c.state == Contact::State::accepted) ids.push_back(c.user.id);
+  }
+  return ids;
+}
+
+void Hub::announce(const std::string& userId, Actions& out) {
+  const auto text = serialize(server_says(msg::Presence{userId, presence(userId)}));
+  for (const auto& contact : accepted_contacts(userId)) {
+    auto conns = by_user_.find(contact);
+    if (conns == by_user_.end()) continue;
+    for (ConnId c : conns->second) out.send.push_back({c, text});
+  }
+}
+
+Actions Hub::contacts_changed(const std::string& a, const std::string& b) {
+  Actions out;
+  const bool now_contacts = store_.are_contacts(a, b);
+  for (auto [who, other] : {std::pair{a, b}, std::pair{b, a}}) {
+    auto conns = by_user_.find(who);
+    if (conns == by_user_.end()) continue;
+    const auto status = now_contacts ? presence(other) : PresenceStatus::offline;
+    const auto text = serialize(server_says(msg::Presence{other, status}));
+    for (ConnId c : conns->second) out.send.push_back({c, text});
+  }
+  return out;
+}
+
+// ----- delivery ----------------------------------------------------------------------------
+
+void Hub::deliver_all(const std::string& userId, const Message& m, Actions& out, ConnId except) {
+  auto conns = by_user_.find(userId);
+  if (conns == by_user_.end()) return;
+  const auto text = serialize(m);
+  for (ConnId c : conns->second) {
+    if (c != except) out.send.push_back({c, text});
+  }
+}
+
+void Hub::deliver(Side& side, const Message& m, Actions& out) {
+  if (side.conn == kNoConn) return deliver_all(side.user, m, out);
+  if (side.away_since) {
+    if (side.buffered.size() < config_.max_buffered) side.buffered.push_back(serialize(m));
+    return;
+  }
+  out.send.push_back({side.conn, serialize(m)});
+}
+
+// ----- calls -------------------------------------------------------------------------------
+
+bool Hub::busy_with_other_than(const std::string& userId, const std::string& peer) const {
+  auto ids = calls_by_user_.find(userId);
+  if (ids == calls_by_user_.end()) return false;
+  for (const auto& id : ids->second) {
+    const auto& call = calls_.at(id);
+    const auto& other = call.caller.user == userId ? call.callee.user : call.caller.user;
+    // Two people calling each other at once is glare, not busy: both calls go through and
+    // the phones keep the same one (docs/core.md).
+    if (!(unanswered(call.record) && other == peer)) return true;
+  }
+  return false;
+}
+
+Status Hub::record(LiveCall& call, LedgerAction action, const std::string& actor, Millis now,
+                   std::optional<EndReason> reason) {
+  auto next = apply(call.record, action, actor, now, reason);
+  if (!next) return next.error();
+  if (*next == call.record) return Done{};
+  auto stored = store_.update_call(*next);
+  if (!stored) return stored.error();
+  if (action == LedgerAction::accept) {
+    m_answer_seconds_.observe(static_cast<double>(now - call.record.createdAt) / 1000.0);
+  }
+  call.record = std::move(*next);
+  if (is_final(call.record.status)) m_calls_.inc(to_string(call.record.status));
+  return Done{};
+}
+
+void Hub::finish(const std::string& callId, Actions& out) {
+  auto it = calls_.find(callId);
+  if (it == calls_.end()) return;
+  const std::string caller = it->second.caller.user;
+  const std::string callee = it->second.callee.user;
+  calls_.erase(it);
+  m_active_calls_.set(static_cast<double>(calls_.size()));
+  for (const auto& user : {caller, callee}) {
+    auto& ids = calls_by_user_[user];
+    erase_value(ids, callId);
+    if (ids.empty()) calls_by_user_.erase(user);
+    if (by_user_.count(user)) announce(user, out);
+  }
+}
+
+Expected<Hub::LiveCall*> Hub::call_for(const std::string& userId, std::string_view callId) {
+  auto it = calls_.find(std::string(callId));
+  // A stranger learns nothing about other people's calls, not even that they exist.
+  if (it == calls_.end() || !it->second.record.involves(userId)) {
+    auto stored = store_.find_call(std::string(callId));
+    if (stored && stored->involves(userId)) {
+      return make_error(ErrorCode::invalid_state, "the call is over (" + std::string(to_string(stored->status)) + ")");
+    }
+    return make_error(ErrorCode::not_found, "no such call");
+  }
+  return &it->second;
+}
+
+Expected<CallRecord> Hub::start_call(const Identity& caller, const std::string& callId,
+                                     const std::string& receiverId, CallType type, Millis now,
+                                     Actions& out, ConnId conn) {
+  if (!call_limiter_.allow(caller.userId, now)) {
+    return make_error(ErrorCode::rate_limited, "too many calls started; wait a minute");
+  }
+  auto record = open_call(callId, caller.userId, receiverId, "", type, now);
+  if (!record) return record.error();
+  auto callee = store_.find_user(receiverId);
+  if (!callee) return make_error(ErrorCode::not_found, "no such user to call");
+  if (!store_.are_contacts(caller.userId, receiverId) && !store_.share_group(caller.userId, receiverId)) {
+    return make_error(ErrorCode::forbidden, "you can only call your contacts");
+  }
+  if (calls_.count(callId) || store_.find_call(callId)) return make_error(ErrorCode::conflict, "that call id is taken");
+  if (busy_with_other_than(caller.userId, receiverId)) {
+    return make_error(ErrorCode::invalid_state, "you are already in a call");
+  }
+  if (busy_with_other_than(receiverId, caller.userId)) {
+    // Kept in history as a busy call, like a phone would show it.
+    auto busy = apply(*record, LedgerAction::busy, kServerActor, now);
+    if (auto stored = store_.insert_call(*busy); !stored) return stored.error();
+    m_calls_.inc(to_string(CallStatus::busy));
+    return make_error(ErrorCode::busy, callee->displayName + " is in another call");
+  }
+  if (auto stored = store_.insert_call(*record); !stored) return stored.error();
+
+  LiveCall call;
+  call.record = *record;
+  call.caller = Side{caller.userId, conn, std::nullopt, {}};
+  call.callee = Side{receiverId, kNoConn, std::nullopt, {}};
+  call.ring_deadline = now + config_.ring_timeout_ms;
+  calls_.emplace(callId, std::move(call));
+  calls_by_user_[caller.userId].push_back(callId);
+  calls_by_user_[receiverId].push_back(callId);
+  m_active_calls_.set(static_cast<double>(calls_.size()));
+
+  deliver_all(receiverId, server_says(msg::CallInitiate{callId, receiverId, {}, type, caller.displayName}, caller.userId), out);
+  announce(caller.userId, out);
+  announce(receiverId, out);
+  return *record;
+}
+
+Expected<CallRecord> Hub::act_on_call(const std::string& userId, const std::string& callId,
+                                      LedgerAction action, Millis now, Actions& out, ConnId conn,
+                                      std::optional<EndReason> reason) {
+  auto found = call_for(userId, callId);
+  if (!found) return found.error();
+  LiveCall& call = **found;
+  const bool is_caller = userId == call.caller.user;
+  Side& me = is_caller ? call.caller : call.callee;
+  Side& other = is_caller ? call.callee : call.caller;
+  if (conn != kNoConn && me.conn != kNoConn && me.conn != conn && !me.away_since) {
+    return make_error(ErrorCode::invalid_state, "this call is held by another of your devices");
+  }
+  // A call:cancel for a timeout is the caller's clock agreeing with ours.
+  if (action == LedgerAction::cancel && reason == EndReason::timeout) {
+    action = LedgerAction::timeout;
+  }
+  const std::string actor = action == LedgerAction::timeout ? std::string(kServerActor) : userId;
+  if (auto done = record(call, action, actor, now, reason); !done) {
+    if (action == LedgerAction::accept && call.record.status == CallStatus::active) {
+      return make_error(ErrorCode::invalid_state, "the call was answered elsewhere");
+    }
+    return done.error();
+  }
+  const CallRecord result = call.record;
+  switch (action) {
+    case LedgerAction::ring:
+      if (!call.ringing_told) {
+        call.ringing_told = true;
+        deliver(other, server_says(msg::CallRinging{callId}, userId), out);
+      }
+      return result;
+    case LedgerAction::accept: {
+      call.callee.conn = conn;
+      deliver(other, server_says(msg::CallAccept{callId}, userId), out);
+      deliver_all(userId, server_says(msg::CallEnd{callId, EndReason::answered_elsewhere}), out, conn);
+      if (conn != kNoConn) {
+        for (auto& text : call.held) out.send.push_back({conn, std::move(text)});
+      }
+      call.held.clear();
+      return result;
+    }
+    case LedgerAction::reject:
+      deliver(other, server_says(msg::CallReject{callId}, userId), out);
+      deliver_all(userId, server_says(msg::CallEnd{callId, EndReason::rejected}), out, conn);
+      break;
+    case LedgerAction::busy:
+      deliver(other, server_says(msg::CallBusy{callId}, userId), out);
+      deliver_all(userId, server_says(msg::CallEnd{callId, EndReason::busy}), out, conn);
+      break;
+    case LedgerAction::cancel:
+      deliver(other, server_says(msg::CallCancel{callId, *result.endReason}, userId), out);
+      break;
+    case LedgerAction::timeout:
+      deliver(call.callee, server_says(msg::CallEnd{callId, EndReason::timeout}), out);
+      break;
+    case LedgerAction::end:
+    case LedgerAction::fail:
+      deliver(other, server_says(msg::CallEnd{callId, *result.endReason}, userId), out);
+      // The callee's other devices stop ringing when the callee declines from one of them.
+      if (!is_caller) deliver_all(userId, server_says(msg::CallEnd{callId, *result.endReason}), out, conn);
+      break;
+  }
+  finish(callId, out);
+  return result;
+}
+
+Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, const Body& body,
+                            Actions& out) {
+  const bool is_caller = userId == call.caller.user;
+  Side& me = is_caller ? call.caller : call.callee;
+  Side& other = is_caller ? call.callee : call.caller;
+  if (is_final(call.record.status)) return make_error(ErrorCode::invalid_state, "the call is over");
+  if (is_caller) {
+    if (me.conn == kNoConn) me.conn = conn;  // a call started over HTTP: the first socket to speak holds it
+    if (me.conn != conn && !me.away_since) {
+      return make_error(ErrorCode::invalid_state, "this call is held by another of your devices");
+    }
+  }
+  const Message m = server_says(body, userId);
+  if (!unanswered(call.record)) {
+    if (!is_caller && me.conn != conn) {
+      return make_error(ErrorCode::invalid_state, "this call was answered on another device");
+    }
+    deliver(other, m, out);
+    return Done{};
+  }
+  // Before the accept. The caller's offer may travel while it rings, so the call connects
+  // the moment it is answered; but with several callee devices ringing, only the one that
+  // answers may negotiate, so the caller's messages wait for it.
+  if (std::holds_alternative<msg::CallMedia>(body)) return Done{};  // nothing to show yet
+  if (is_caller) {
+    auto devices = by_user_.find(call.callee.user);
+    const bool one_device = devices != by_user_.end() && devices->second.size() == 1;
+    if (call.early_conn == kNoConn && one_device && call.held.empty()) call.early_conn = devices->second.front();
+    if (call.early_conn != kNoConn) {
+      out.send.push_back({call.early_conn, serialize(m)});
+    } else if (call.held.size() < config_.max_buffered) {
+      call.held.push_back(serialize(m));
+    }
+    return Done{};
+  }
+  if (conn != call.early_conn) {
+    return make_error(ErrorCode::invalid_state, "answer the call before negotiating on this device");
+  }
+  deliver(other, m, out);
+  return Done{};
+}
+
+Actions Hub::on_call_message(ConnId conn, const Conn& c, const Message& m, Millis now) {
+  const std::string user = c.user;
+  const std::string_view ref = type_name(m.body);
+  const std::string callId(call_id_of(m.body));
+  Actions out;
+  auto result = std::visit(
+      Overloaded{
+          [&](const msg::CallInitiate& i) -> Status {
+            if (!i.groupId.empty()) return make_error(ErrorCode::bad_value, "group calls are not supported by this server yet");
+            auto me = store_.find_user(user);
+            if (!me) return me.error();
+            auto started = start_call(Identity{user, me->displayName}, i.callId, i.to, i.callType, now, out, conn);
+            if (!started) return started.error();
+            return Done{};
+          },
+          [&](const auto& body) -> Status {
+            using T = std::decay_t<decltype(body)>;
+            if constexpr (std::is_same_v<T, msg::CallOffer> || std::is_same_v<T, msg::CallAnswer> ||
+                          std::is_same_v<T, msg::CallIceCandidate> || std::is_same_v<T, msg::CallMedia>) {
+              auto found = call_for(user, body.callId);
+              if (!found) return found.error();
+              return forward(**found, user, conn, m.body, out);
+            } else if constexpr (std::is_same_v<T, msg::CallRinging> || std::is_same_v<T, msg::CallAccept> ||
+                                 std::is_same_v<T, msg::CallReject> || std::is_same_v<T, msg::CallBusy> ||
+                                 std::is_same_v<T, msg::CallCancel> || std::is_same_v<T, msg::CallEnd>) {
+              auto [action, reason] = lifecycle(body);
+              auto done = act_on_call(user, body.callId, action, now, out, conn, reason);
+              if (!done) return done.error();
+              return Done{};
+            } else {
+              return make_error(ErrorCode::bad_value, "clients do not send " + std::string(ref));
+            }
+          },
+      },
+      m.body);
+  if (!result) return fail(conn, result.error(), ref, callId);
+  return out;
+}
+
+// ----- time --------------------------------------------------------------------------------
+
+Actions Hub::tick(Millis now) {
+  Actions out;
+  while (!auth_deadlines_.empty() && auth_deadlines_.front().first <= now) {
+    const ConnId conn = auth_deadlines_.front().second;
+    auth_deadlines_.pop_front();
+    auto it = conns_.find(conn);
+    if (it != conns_.end() && it->second.user.empty()) {
+      out.close.push_back({conn, kCloseAuthTimeout, "authentication timed out"});
+    }
+  }
+  std::vector<std::string> due;
+  for (const auto& [id, call] : calls_) due.push_back(id);
+  for (const auto& id : due) {
+    auto it = calls_.find(id);
+    if (it == calls_.end()) continue;
+    LiveCall& call = it->second;
+    if (unanswered(call.record) && now >= call.ring_deadline) {
+      // Missed, whether or not the caller is still there to hear it.
+      if (record(call, LedgerAction::timeout, std::string(kServerActor), now, std::nullopt)) {
+        deliver(call.caller, server_says(msg::CallEnd{id, EndReason::timeout}), out);
+        deliver(call.callee, server_says(msg::CallEnd{id, EndReason::timeout}), out);
+        finish(id, out);
+      }
+      continue;
+    }
+    if (call.record.status != CallStatus::active) continue;
+    for (Side* side : {&call.caller, &call.callee}) {
+      if (!side->away_since || now - *side->away_since < config_.reconnect_grace_ms) continue;
+      Side& other = side == &call.caller ? call.callee : call.caller;
+      if (record(call, LedgerAction::fail, std::string(kServerActor), now, EndReason::connection_lost)) {
+        deliver(other, server_says(msg::CallEnd{id, EndReason::connection_lost}), out);
+        finish(id, out);
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace duet::server

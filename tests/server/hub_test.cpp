@@ -1,0 +1,505 @@
+// The server's signaling rules, without sockets: what each connection is sent, what is
+// closed, and what the call records say.
+#include <catch2/catch.hpp>
+
+#include "server/hub.hpp"
+
+using namespace duet;
+using namespace duet::server;
+
+namespace {
+
+constexpr Millis T0 = 1'700'000'000'000;
+
+// Tokens in these tests are "t:<user id>"; anything else is refused.
+Expected<Identity> check(std::string_view token, Millis) {
+  if (token.substr(0, 2) != "t:") return make_error(ErrorCode::unauthenticated, "bad token");
+  std::string id(token.substr(2));
+  return Identity{id, "Name of " + id};
+}
+
+struct Server {
+  std::unique_ptr<Store> store = Store::open(":memory:").value();
+  Registry metrics;
+  Hub hub{*store, HubConfig{}, check, metrics};
+  Millis now = T0;
+  ConnId next = 1;
+  std::map<ConnId, std::vector<Message>> inbox;  // what each connection was sent, parsed
+  std::map<ConnId, std::uint16_t> closed_with;
+
+  Server() {
+    for (auto u : {"alice", "bob", "carol", "dave"}) {
+      REQUIRE(store->create_user(u, u, std::string("Name of ") + u, "hash", T0));
+    }
+    befriend("alice", "bob");
+    befriend("alice", "carol");
+    befriend("bob", "carol");
+  }
+
+  void befriend(const std::string& a, const std::string& b) {
+    REQUIRE(store->request_contact(a, b, now));
+    REQUIRE(store->accept_contact(b, a, now));
+  }
+
+  void take(Actions out) {
+    for (auto& s : out.send) {
+      auto m = parse_message(s.text);
+      INFO(s.text);
+      REQUIRE(m.has_value());  // the server only ever sends valid messages
+      inbox[s.conn].push_back(*m);
+    }
+    for (auto& c : out.close) closed_with[c.conn] = c.code;
+  }
+
+  ConnId connect() {
+    const ConnId c = next++;
+    hub.open(c, now);
+    return c;
+  }
+  // Signs a new connection in; what it was sent on the way is forgotten unless `keep`.
+  ConnId login(const std::string& user, bool keep = false) {
+    const ConnId c = connect();
+    say(c, R"({"v":1,"type":"auth","token":"t:)" + user + R"("})");
+    REQUIRE(of<msg::AuthOk>(c).size() == 1);
+    if (!keep) inbox[c].clear();
+    return c;
+  }
+  void say(ConnId c, const std::string& text) { take(hub.receive(c, text, now)); }
+  void say(ConnId c, Body body) { say(c, serialize(Message{std::move(body), {}})); }
+  void drop(ConnId c) { take(hub.closed(c, now)); }
+  void wait(Millis ms) {
+    now += ms;
+    take(hub.tick(now));
+  }
+
+  template <class T>
+  std::vector<T> of(ConnId c) {
+    std::vector<T> found;
+    for (const auto& m : inbox[c]) {
+      if (auto* t = std::get_if<T>(&m.body)) found.push_back(*t);
+    }
+    return found;
+  }
+  // Who the server says sent the messages of type T that a connection got.
+  template <class T>
+  std::vector<std::string> senders(ConnId c) {
+    std::vector<std::string> from;
+    for (const auto& m : inbox[c]) {
+      if (std::holds_alternative<T>(m.body)) from.push_back(m.from);
+    }
+    return from;
+  }
+  msg::Error last_error(ConnId c) {
+    auto errors = of<msg::Error>(c);
+    REQUIRE_FALSE(errors.empty());
+    return errors.back();
+  }
+  CallRecord call(const std::string& id) {
+    auto r = store->find_call(id);
+    REQUIRE(r.has_value());
+    return *r;
+  }
+};
+
+// alice calls bob ("c1"), one device each, and bob's phone says it rings.
+struct Ringing : Server {
+  ConnId a, b;
+  Ringing() {
+    a = login("alice");
+    b = login("bob");
+    say(a, msg::CallInitiate{"c1", "bob", {}, CallType::video, {}});
+    say(b, msg::CallRinging{"c1"});
+  }
+};
+
+struct Talking : Ringing {
+  Talking() {
+    now += 4'000;
+    say(b, msg::CallAccept{"c1"});
+  }
+};
+
+}  // namespace
+
+// ----- connecting ---------------------------------------------------------------------------
+
+TEST_CASE("A connection that authenticates is told who it is and its contacts' presence", "[hub][auth]") {
+  Server s;
+  const ConnId bob = s.login("bob");
+  const ConnId c = s.connect();
+  s.say(c, R"({"v":1,"type":"auth","token":"t:alice"})");
+  auto ok = s.of<msg::AuthOk>(c);
+  REQUIRE(ok.size() == 1);
+  CHECK(ok[0].userId == "alice");
+  CHECK(ok[0].displayName == "Name of alice");
+  auto presence = s.of<msg::Presence>(c);
+  REQUIRE(presence.size() == 2);  // bob and carol, not dave who is no contact
+  for (const auto& p : presence) {
+    CHECK((p.userId == "bob" || p.userId == "carol"));
+    CHECK(p.status == (p.userId == "bob" ? PresenceStatus::online : PresenceStatus::offline));
+  }
+  // bob hears that alice came online.
+  auto told = s.of<msg::Presence>(bob);
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].userId == "alice");
+  CHECK(told[0].status == PresenceStatus::online);
+}
+
+TEST_CASE("A first message that is not auth is refused and the connection closed", "[hub][auth]") {
+  Server s;
+  const ConnId c = s.connect();
+  s.say(c, msg::CallInitiate{"c1", "bob", {}, CallType::audio, {}});
+  CHECK(s.last_error(c).code == ErrorCode::unauthenticated);
+  CHECK(s.closed_with[c] == kCloseUnauthenticated);
+  CHECK(s.store->find_call("c1").error().code == ErrorCode::not_found);
+}
+
+TEST_CASE("A bad token is refused and the connection closed", "[hub][auth]") {
+  Server s;
+  const ConnId c = s.connect();
+  s.say(c, R"({"v":1,"type":"auth","token":"forged"})");
+  CHECK(s.last_error(c).code == ErrorCode::unauthenticated);
+  CHECK(s.closed_with[c] == kCloseUnauthenticated);
+}
+
+TEST_CASE("A connection that stays silent is closed when the auth timeout passes", "[hub][auth]") {
+  Server s;
+  const ConnId silent = s.connect();
+  const ConnId good = s.login("alice");
+  s.wait(4'999);
+  CHECK_FALSE(s.closed_with.count(silent));
+  s.wait(1);
+  CHECK(s.closed_with[silent] == kCloseAuthTimeout);
+  CHECK_FALSE(s.closed_with.count(good));
+}
+
+TEST_CASE("Malformed messages get typed errors and the connection keeps working", "[hub][hostile]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  auto [text, code] = GENERATE(table<std::string, ErrorCode>({
+      {"not json", ErrorCode::bad_json},
+      {"[1,2]", ErrorCode::not_an_object},
+      {R"({"v":2,"type":"call:accept","callId":"c1"})", ErrorCode::bad_version},
+      {R"({"v":1,"type":"call:teleport"})", ErrorCode::unknown_type},
+      {R"({"v":1,"type":"call:accept"})", ErrorCode::missing_field},
+      {R"({"v":1,"type":"call:accept","callId":7})", ErrorCode::wrong_type},
+      {R"({"v":1,"type":"presence","userId":"bob","status":"online"})", ErrorCode::bad_value},
+      {R"({"v":1,"type":"call:accept","callId":"nope"})", ErrorCode::not_found},
+  }));
+  s.say(a, text);
+  CHECK(s.last_error(a).code == code);
+  CHECK_FALSE(s.closed_with.count(a));
+  s.inbox[a].clear();
+  s.say(a, msg::CallInitiate{"c1", "bob", {}, CallType::audio, {}});
+  CHECK(s.of<msg::Error>(a).empty());
+}
+
+TEST_CASE("A connection that keeps sending garbage is closed, and nobody else is", "[hub][hostile]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  const ConnId b = s.login("bob");
+  for (int i = 0; i < 19; ++i) s.say(a, "{");
+  CHECK_FALSE(s.closed_with.count(a));
+  s.say(a, "{");
+  CHECK(s.closed_with[a] == kClosePolicy);
+  CHECK_FALSE(s.closed_with.count(b));
+}
+
+TEST_CASE("A connection flooding messages is rate limited", "[hub][limits]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  for (int i = 0; i < 200; ++i) s.say(a, msg::CallMedia{"none", false, false});
+  s.inbox[a].clear();
+  s.say(a, msg::CallMedia{"none", false, false});
+  CHECK(s.last_error(a).code == ErrorCode::rate_limited);
+  s.wait(1'000);  // 50 more per second
+  s.inbox[a].clear();
+  s.say(a, msg::CallMedia{"none", false, false});
+  CHECK(s.last_error(a).code == ErrorCode::not_found);
+}
+
+TEST_CASE("Starting calls too fast is rate limited per user", "[hub][limits]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  for (int i = 0; i < 5; ++i) {
+    s.say(a, msg::CallInitiate{"c" + std::to_string(i), "bob", {}, CallType::audio, {}});
+    s.say(a, msg::CallCancel{"c" + std::to_string(i), EndReason::cancelled});
+  }
+  s.inbox[a].clear();
+  s.say(a, msg::CallInitiate{"c9", "bob", {}, CallType::audio, {}});
+  CHECK(s.last_error(a).code == ErrorCode::rate_limited);
+  CHECK(s.last_error(a).callId == "c9");
+}
+
+// ----- a call -------------------------------------------------------------------------------
+
+TEST_CASE("call:initiate rings every device of the callee, stamped with who calls", "[hub][call]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  const ConnId b1 = s.login("bob");
+  const ConnId b2 = s.login("bob");
+  // A client's own "from" is never trusted.
+  s.say(a, R"({"v":1,"type":"call:initiate","callId":"c1","to":"bob","callType":"video","from":"carol","fromName":"Carol"})");
+  for (ConnId b : {b1, b2}) {
+    auto ring = s.of<msg::CallInitiate>(b);
+    REQUIRE(ring.size() == 1);
+    CHECK(ring[0].callId == "c1");
+    CHECK(ring[0].callType == CallType::video);
+    CHECK(ring[0].fromName == "Name of alice");
+    CHECK(s.senders<msg::CallInitiate>(b) == std::vector<std::string>{"alice"});
+  }
+  auto r = s.call("c1");
+  CHECK(r.status == CallStatus::pending);
+  CHECK(r.callerId == "alice");
+  CHECK(r.receiverId == "bob");
+  CHECK(r.type == CallType::video);
+  CHECK(s.hub.presence("alice") == PresenceStatus::busy);
+}
+
+TEST_CASE("The caller hears call:ringing once however many devices ring", "[hub][call]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  const ConnId b1 = s.login("bob");
+  const ConnId b2 = s.login("bob");
+  s.say(a, msg::CallInitiate{"c1", "bob", {}, CallType::audio, {}});
+  s.say(b1, msg::CallRinging{"c1"});
+  s.say(b2, msg::CallRinging{"c1"});
+  CHECK(s.of<msg::CallRinging>(a).size() == 1);
+  CHECK(s.call("c1").status == CallStatus::ringing);
+}
+
+TEST_CASE("With one callee device the offer travels while it rings, and the answer comes back", "[hub][call][preconnect]") {
+  Ringing s;
+  s.say(s.a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  s.say(s.a, msg::CallIceCandidate{"c1", "bob", {"candidate:1", "0", 0, {}}});
+  REQUIRE(s.of<msg::CallOffer>(s.b).size() == 1);
+  CHECK(s.of<msg::CallOffer>(s.b)[0].sdp == "v=0 offer");
+  CHECK(s.of<msg::CallIceCandidate>(s.b).size() == 1);
+  s.say(s.b, msg::CallAnswer{"c1", "alice", "v=0 answer"});
+  REQUIRE(s.of<msg::CallAnswer>(s.a).size() == 1);
+  CHECK(s.senders<msg::CallAnswer>(s.a) == std::vector<std::string>{"bob"});
+}
+
+TEST_CASE("With several callee devices the caller's offer waits for the one that answers", "[hub][call][preconnect]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  const ConnId b1 = s.login("bob");
+  const ConnId b2 = s.login("bob");
+  s.say(a, msg::CallInitiate{"c1", "bob", {}, CallType::video, {}});
+  s.say(a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  CHECK(s.of<msg::CallOffer>(b1).empty());
+  CHECK(s.of<msg::CallOffer>(b2).empty());
+  s.say(b2, msg::CallAnswer{"c1", "alice", "v=0 too early"});
+  CHECK(s.last_error(b2).code == ErrorCode::invalid_state);
+  s.say(b2, msg::CallAccept{"c1"});
+  CHECK(s.of<msg::CallOffer>(b2).size() == 1);
+  // The other device stops ringing.
+  auto elsewhere = s.of<msg::CallEnd>(b1);
+  REQUIRE(elsewhere.size() == 1);
+  CHECK(elsewhere[0].reason == EndReason::answered_elsewhere);
+  // ... and cannot take the call any more.
+  s.say(b1, msg::CallAccept{"c1"});
+  CHECK(s.last_error(b1).code == ErrorCode::invalid_state);
+}
+
+TEST_CASE("An accept makes the record active and tells the caller", "[hub][call]") {
+  Talking s;
+  CHECK(s.of<msg::CallAccept>(s.a).size() == 1);
+  auto r = s.call("c1");
+  CHECK(r.status == CallStatus::active);
+  CHECK(r.startedAt == s.now);
+  CHECK(s.hub.presence("bob") == PresenceStatus::busy);
+}
+
+TEST_CASE("Hanging up ends the record with its duration and frees both", "[hub][call]") {
+  Talking s;
+  s.now += 42'500;
+  s.say(s.b, msg::CallEnd{"c1", EndReason::hangup});
+  auto end = s.of<msg::CallEnd>(s.a);
+  REQUIRE(end.size() == 1);
+  CHECK(end[0].reason == EndReason::hangup);
+  auto r = s.call("c1");
+  CHECK(r.status == CallStatus::ended);
+  CHECK(r.duration == 42);
+  CHECK(s.hub.live_calls() == 0);
+  CHECK(s.hub.presence("alice") == PresenceStatus::online);
+  CHECK(s.metrics.render().find(R"(duet_calls_total{status="ended"} 1)") != std::string::npos);
+}
+
+TEST_CASE("Offers, answers and candidates in a call go only to the other participant", "[hub][call]") {
+  Talking s;
+  const ConnId c = s.login("carol");
+  s.say(s.b, msg::CallOffer{"c1", "alice", "v=0 restart"});
+  CHECK(s.of<msg::CallOffer>(s.a).size() == 1);
+  CHECK(s.inbox[c].empty());
+  s.say(s.a, msg::CallMedia{"c1", true, false});
+  CHECK(s.of<msg::CallMedia>(s.b).at(0).audioMuted);
+}
+
+TEST_CASE("Declining tells the caller and records a rejected call", "[hub][call]") {
+  Ringing s;
+  s.say(s.b, msg::CallReject{"c1"});
+  CHECK(s.of<msg::CallReject>(s.a).size() == 1);
+  CHECK(s.call("c1").status == CallStatus::rejected);
+  CHECK(s.hub.live_calls() == 0);
+}
+
+TEST_CASE("The caller cancelling stops the ringing and records a cancelled call", "[hub][call]") {
+  Ringing s;
+  s.say(s.a, msg::CallCancel{"c1", EndReason::cancelled});
+  CHECK(s.of<msg::CallCancel>(s.b).size() == 1);
+  CHECK(s.call("c1").status == CallStatus::cancelled);
+}
+
+TEST_CASE("Calling someone who is in another call gives busy, kept in history", "[hub][call]") {
+  Talking s;
+  const ConnId c = s.login("carol");
+  s.say(c, msg::CallInitiate{"c2", "bob", {}, CallType::audio, {}});
+  auto e = s.last_error(c);
+  CHECK(e.code == ErrorCode::busy);
+  CHECK(e.callId == "c2");
+  CHECK(s.call("c2").status == CallStatus::busy);
+  for (const auto& ring : s.of<msg::CallInitiate>(s.b)) CHECK(ring.callId != "c2");
+}
+
+TEST_CASE("An unanswered call becomes missed when the ring timeout passes, even with the caller gone", "[hub][call]") {
+  Ringing s;
+  s.drop(s.a);
+  s.wait(29'000);
+  CHECK(s.call("c1").status == CallStatus::ringing);
+  s.wait(1'000);
+  auto r = s.call("c1");
+  CHECK(r.status == CallStatus::missed);
+  CHECK(r.endReason == EndReason::timeout);
+  CHECK(s.of<msg::CallEnd>(s.b).at(0).reason == EndReason::timeout);
+  CHECK(s.hub.live_calls() == 0);
+}
+
+TEST_CASE("A callee who signs in while it rings is rung too", "[hub][call]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  s.say(a, msg::CallInitiate{"c1", "bob", {}, CallType::audio, {}});
+  const ConnId b = s.connect();
+  s.say(b, R"({"v":1,"type":"auth","token":"t:bob"})");
+  CHECK(s.of<msg::CallInitiate>(b).size() == 1);
+}
+
+TEST_CASE("Two people calling each other at once both get through, so their phones can settle it", "[hub][glare]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  const ConnId b = s.login("bob");
+  s.say(a, msg::CallInitiate{"a-call", "bob", {}, CallType::audio, {}});
+  s.say(b, msg::CallInitiate{"b-call", "alice", {}, CallType::audio, {}});
+  CHECK(s.of<msg::Error>(b).empty());
+  CHECK(s.of<msg::CallInitiate>(a).size() == 1);
+  // bob's phone keeps alice's call: it cancels its own and accepts.
+  s.say(b, msg::CallCancel{"b-call", EndReason::glare});
+  s.say(b, msg::CallAccept{"a-call"});
+  CHECK(s.call("b-call").status == CallStatus::cancelled);
+  CHECK(s.call("b-call").endReason == EndReason::glare);
+  CHECK(s.call("a-call").status == CallStatus::active);
+}
+
+// ----- who may do what ----------------------------------------------------------------------
+
+TEST_CASE("Only contacts, or people who share a group, can be called", "[hub][authorization]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  const ConnId d = s.login("dave");
+  s.say(a, msg::CallInitiate{"c1", "dave", {}, CallType::audio, {}});
+  CHECK(s.last_error(a).code == ErrorCode::forbidden);
+  CHECK(s.of<msg::CallInitiate>(d).empty());
+  CHECK(s.store->find_call("c1").error().code == ErrorCode::not_found);
+  s.say(a, msg::CallInitiate{"c2", "nobody", {}, CallType::audio, {}});
+  CHECK(s.last_error(a).code == ErrorCode::not_found);
+  s.say(a, msg::CallInitiate{"c3", "alice", {}, CallType::audio, {}});
+  CHECK(s.last_error(a).code == ErrorCode::bad_value);
+}
+
+TEST_CASE("A stranger can neither see nor touch someone else's call", "[hub][authorization]") {
+  Ringing s;
+  const ConnId c = s.login("carol");
+  Body attempt = GENERATE(Body{msg::CallAccept{"c1"}}, Body{msg::CallReject{"c1"}}, Body{msg::CallEnd{"c1", EndReason::hangup}},
+                          Body{msg::CallOffer{"c1", "alice", "v=0"}}, Body{msg::CallCancel{"c1", EndReason::cancelled}});
+  s.say(c, attempt);
+  CHECK(s.last_error(c).code == ErrorCode::not_found);  // the same as a call that does not exist
+  CHECK(s.call("c1").status == CallStatus::ringing);
+  CHECK(s.of<msg::Error>(s.a).empty());
+}
+
+TEST_CASE("The caller cannot answer their own call, nor the callee cancel it", "[hub][authorization]") {
+  Ringing s;
+  s.say(s.a, msg::CallAccept{"c1"});
+  CHECK(s.last_error(s.a).code == ErrorCode::not_participant);
+  s.say(s.b, msg::CallCancel{"c1", EndReason::cancelled});
+  CHECK(s.last_error(s.b).code == ErrorCode::not_participant);
+  CHECK(s.call("c1").status == CallStatus::ringing);
+}
+
+TEST_CASE("A call id that is taken cannot be used again", "[hub][authorization]") {
+  Ringing s;
+  s.say(s.a, msg::CallCancel{"c1", EndReason::cancelled});
+  s.say(s.a, msg::CallInitiate{"c1", "bob", {}, CallType::audio, {}});
+  CHECK(s.last_error(s.a).code == ErrorCode::conflict);
+}
+
+TEST_CASE("Acting on a call that is over says so", "[hub][call]") {
+  Ringing s;
+  s.say(s.b, msg::CallReject{"c1"});
+  s.say(s.b, msg::CallAccept{"c1"});
+  auto e = s.last_error(s.b);
+  CHECK(e.code == ErrorCode::invalid_state);
+  CHECK(e.message == "the call is over (rejected)");
+}
+
+// ----- dropping out -------------------------------------------------------------------------
+
+TEST_CASE("A participant who drops and comes back within the grace period gets what they missed", "[hub][reconnect]") {
+  Talking s;
+  s.drop(s.a);
+  s.say(s.b, msg::CallOffer{"c1", "alice", "v=0 ice restart"});
+  s.wait(10'000);
+  const ConnId back = s.login("alice", true);
+  auto offers = s.of<msg::CallOffer>(back);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].sdp == "v=0 ice restart");
+  s.wait(30'000);
+  CHECK(s.call("c1").status == CallStatus::active);
+  s.say(back, msg::CallEnd{"c1", EndReason::hangup});
+  CHECK(s.call("c1").status == CallStatus::ended);
+}
+
+TEST_CASE("A participant gone past the grace period ends the call as connection lost", "[hub][reconnect]") {
+  Talking s;
+  s.drop(s.a);
+  s.wait(19'999);
+  CHECK(s.call("c1").status == CallStatus::active);
+  s.wait(1);
+  auto r = s.call("c1");
+  CHECK(r.status == CallStatus::ended);
+  CHECK(r.endReason == EndReason::connection_lost);
+  CHECK(r.duration == 20);
+  CHECK(s.of<msg::CallEnd>(s.b).back().reason == EndReason::connection_lost);
+}
+
+TEST_CASE("The last connection going offline is announced to contacts", "[hub][presence]") {
+  Server s;
+  const ConnId a1 = s.login("alice");
+  const ConnId a2 = s.login("alice");
+  const ConnId b = s.login("bob");
+  s.drop(a1);
+  CHECK(s.of<msg::Presence>(b).empty());
+  s.drop(a2);
+  auto p = s.of<msg::Presence>(b);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].status == PresenceStatus::offline);
+}
+
+TEST_CASE("Shutting down tells every connection the server is going away", "[hub]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  const ConnId quiet = s.connect();
+  s.take(s.hub.drain());
+  CHECK(s.closed_with[a] == kCloseGoingAway);
+  CHECK(s.closed_with[quiet] == kCloseGoingAway);
+}
