@@ -454,7 +454,12 @@ Expected<CallRecord> Hub::act_on_call(const std::string& userId, const std::stri
       break;
     case LedgerAction::end:
     case LedgerAction::fail:
-      deliver(other, server_says(msg::CallEnd{callId, *result.endReason}, userId), out);
+      // A caller hanging up before the answer is a cancel, whichever way they said it.
+      if (result.status == CallStatus::cancelled) {
+        deliver(other, server_says(msg::CallCancel{callId, *result.endReason}, userId), out);
+      } else {
+        deliver(other, server_says(msg::CallEnd{callId, *result.endReason}, userId), out);
+      }
       // The callee's other devices stop ringing when the callee declines from one of them.
       if (!is_caller) deliver_all(userId, server_says(msg::CallEnd{callId, *result.endReason}), out, conn);
       break;
