@@ -85,6 +85,8 @@ const Variable kVariables[] = {
     {"DUET_DATA_DIR", &Config::data_dir, 0, 0, nullptr,
      "Directory for the SQLite database and the generated JWT secret."},
     {"DUET_WEB_DIR", &Config::web_dir, 0, 0, nullptr, "Directory of the static web page."},
+    {"DUET_MODULE_DIR", &Config::module_dir, 0, 0, nullptr,
+     "Directory of the built duet-core module (duet-core.mjs, .wasm), served at /duet/."},
     {"SOCKET_IO_PATH", &Config::socket_path, 0, 0, check_path,
      "URL path of the signaling WebSocket; starts with \"/\"."},
     {"STUN_SERVER_URL", &Config::stun_url, 0, 0, check_stun_url,

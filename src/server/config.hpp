@@ -22,6 +22,9 @@ struct Config {
   std::string data_dir = "./data";
   // DUET_WEB_DIR: the static page, served from the checkout's web/ folder by default.
   std::string web_dir = "web";
+  // DUET_MODULE_DIR: the built duet-core wasm module, served at /duet/; where the wasm preset
+  // of this checkout puts it.
+  std::string module_dir = "build/wasm/module";
   // SOCKET_IO_PATH: the seed's signaling path; must start with "/".
   std::string socket_path = "/api/socket";
   // STUN_SERVER_URL: none by default. The seed's stun:stun.l.google.com:19302 is not reachable

@@ -1,0 +1,105 @@
+// duet-server: configuration, the database, then the network until SIGTERM.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "duet/ledger.hpp"
+#include "server/config.hpp"
+#include "server/server.hpp"
+#include "server/store.hpp"
+
+namespace {
+
+using namespace duet;
+using namespace duet::server;
+
+int fail(const std::string& why) {
+  std::fprintf(stderr, "duet-server: %s\n", why.c_str());
+  return 1;
+}
+
+Millis wall_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string read_dotenv() {
+  std::ifstream in(".env");
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Every signaling socket is a file descriptor; the default soft limit (1024) would cap the
+// server far below MAX_CONNECTIONS.
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// Calls the last run left ringing or active (it was killed) cannot go on: the phones lost
+// their sockets. They are closed the way the ledger closes a broken call.
+Status close_unfinished_calls(Store& store) {
+  auto calls = store.unfinished_calls();
+  if (!calls) return calls.error();
+  for (const auto& call : *calls) {
+    auto closed = apply(call, LedgerAction::fail, kServerActor, wall_now(), EndReason::connection_lost);
+    if (!closed) return closed.error();
+    if (auto stored = store.update_call(*closed); !stored) return stored.error();
+  }
+  if (!calls->empty()) {
+    std::fprintf(stderr, "duet-server: closed %zu calls left open by the last run\n", calls->size());
+  }
+  return Done{};
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::printf("Usage: duet-server [--help]\n\n%s", help_text().c_str());
+      return 0;
+    }
+    return fail(std::string("unknown argument ") + argv[i] + " (see --help)");
+  }
+
+  auto config = load_config(environment_from(envp), read_dotenv());
+  if (!config) return fail(config.error().message);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config->data_dir, ec);
+  if (ec) return fail("cannot create DUET_DATA_DIR " + config->data_dir + ": " + ec.message());
+
+  std::string secret = config->jwt_secret;
+  if (secret.empty()) {
+    auto kept = load_or_create_secret(jwt_secret_path(*config));
+    if (!kept) return fail(kept.error().message);
+    secret = *kept;
+  }
+
+  const std::string db_path = config->data_dir + "/duet.db";
+  auto store = Store::open(db_path);
+  if (!store) return fail("cannot open " + db_path + ": " + store.error().message);
+  if (auto closed = close_unfinished_calls(**store); !closed) return fail(closed.error().message);
+
+  raise_file_limit();
+  Server server(*config, **store, secret);
+  auto port = server.listen();
+  if (!port) return fail(port.error().message);
+  std::fprintf(stderr, "duet-server: listening on http://%s:%u (signaling at %s, data in %s)\n",
+               config->host.c_str(), static_cast<unsigned>(*port), config->socket_path.c_str(),
+               config->data_dir.c_str());
+  server.run();
+  std::fprintf(stderr, "duet-server: stopped\n");
+  return 0;
+}
