@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// A small static file server for development, used by tools/run until duet-server serves the
-// page: web/ at /, and the built duet-core module (build/wasm/module) at /duet/. No dependencies.
+// A small static file server with no dependencies: the browser test runner serves the wasm tests
+// from it (createStaticServer), and run directly it serves web/ at / and the built duet-core
+// module (build/wasm/module) at /duet/ without the real server, for working on the page alone.
 // PORT (default 8080) and HOST (default 127.0.0.1: nothing outside this machine) choose where it
-// listens. The browser test runner serves the wasm tests with createStaticServer() from here.
+// listens.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
