@@ -200,7 +200,15 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
       msg::CallInitiate ring{id, c.user, {}, call.record.type, {}};
       if (auto caller = store_.find_user(call.caller.user)) ring.fromName = caller->displayName;
       out.send.push_back({conn, serialize(server_says(std::move(ring), call.caller.user))});
+      if (call.early_conn == kNoConn) pick_early_device(call, out);
     }
+  }
+  // What calls that ended while this user was away last said to them.
+  if (auto mail = mail_.find(c.user); mail != mail_.end()) {
+    if (mail->second.until > now) {
+      for (auto& text : mail->second.messages) out.send.push_back({conn, std::move(text)});
+    }
+    mail_.erase(mail);
   }
   return out;
 }
@@ -219,7 +227,10 @@ Actions Hub::closed(ConnId conn, Millis now) {
   for (const auto& id : mine_calls == calls_by_user_.end() ? std::vector<std::string>{} : mine_calls->second) {
     auto& call = calls_.at(id);
     for (Side* side : {&call.caller, &call.callee}) {
-      if (side->conn == conn) side->away_since = now;
+      if (side->user != user || side->away_since) continue;
+      // A side no socket holds yet (it acted over HTTP) is away once the user has no socket.
+      const bool unbound_and_gone = side->conn == kNoConn && mine.empty() && !unanswered(call.record);
+      if (side->conn == conn || unbound_and_gone) side->away_since = now;
     }
     if (call.early_conn == conn) call.early_conn = kNoConn;
   }
@@ -332,6 +343,14 @@ void Hub::finish(const std::string& callId, Actions& out) {
   if (it == calls_.end()) return;
   const std::string caller = it->second.caller.user;
   const std::string callee = it->second.callee.user;
+  for (Side* side : {&it->second.caller, &it->second.callee}) {
+    if (!side->away_since || side->buffered.empty()) continue;
+    auto& mail = mail_[side->user];
+    mail.until = *side->away_since + config_.reconnect_grace_ms;
+    for (auto& text : side->buffered) {
+      if (mail.messages.size() < config_.max_buffered) mail.messages.push_back(std::move(text));
+    }
+  }
   calls_.erase(it);
   m_active_calls_.set(static_cast<double>(calls_.size()));
   for (const auto& user : {caller, callee}) {
@@ -432,10 +451,11 @@ Expected<CallRecord> Hub::act_on_call(const std::string& userId, const std::stri
       call.callee.conn = conn;
       deliver(other, server_says(msg::CallAccept{callId}, userId), out);
       deliver_all(userId, server_says(msg::CallEnd{callId, EndReason::answered_elsewhere}), out, conn);
-      if (conn != kNoConn) {
+      if (conn != kNoConn && conn != call.early_conn) {
         for (auto& text : call.held) out.send.push_back({conn, std::move(text)});
       }
       call.held.clear();
+      call.early_conn = kNoConn;
       return result;
     }
     case LedgerAction::reject:
@@ -468,23 +488,30 @@ Expected<CallRecord> Hub::act_on_call(const std::string& userId, const std::stri
   return result;
 }
 
+void Hub::pick_early_device(LiveCall& call, Actions& out) {
+  auto devices = by_user_.find(call.callee.user);
+  if (devices == by_user_.end() || devices->second.size() != 1) return;
+  call.early_conn = devices->second.front();
+  for (const auto& text : call.held) out.send.push_back({call.early_conn, text});
+}
+
 Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, const Body& body,
                             Actions& out) {
   const bool is_caller = userId == call.caller.user;
   Side& me = is_caller ? call.caller : call.callee;
   Side& other = is_caller ? call.callee : call.caller;
   if (is_final(call.record.status)) return make_error(ErrorCode::invalid_state, "the call is over");
-  if (is_caller) {
-    if (me.conn == kNoConn) me.conn = conn;  // a call started over HTTP: the first socket to speak holds it
+  const Message m = server_says(body, userId);
+  if (is_caller || !unanswered(call.record)) {
+    // A side that started or answered the call over HTTP is held by the first socket that
+    // speaks for it.
+    if (me.conn == kNoConn) me.conn = conn;
     if (me.conn != conn && !me.away_since) {
-      return make_error(ErrorCode::invalid_state, "this call is held by another of your devices");
+      return make_error(ErrorCode::invalid_state, is_caller ? "this call is held by another of your devices"
+                                                            : "this call was answered on another device");
     }
   }
-  const Message m = server_says(body, userId);
   if (!unanswered(call.record)) {
-    if (!is_caller && me.conn != conn) {
-      return make_error(ErrorCode::invalid_state, "this call was answered on another device");
-    }
     deliver(other, m, out);
     return Done{};
   }
@@ -493,13 +520,14 @@ Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, cons
   // answers may negotiate, so the caller's messages wait for it.
   if (std::holds_alternative<msg::CallMedia>(body)) return Done{};  // nothing to show yet
   if (is_caller) {
-    auto devices = by_user_.find(call.callee.user);
-    const bool one_device = devices != by_user_.end() && devices->second.size() == 1;
-    if (call.early_conn == kNoConn && one_device && call.held.empty()) call.early_conn = devices->second.front();
+    // Everything is kept until the accept, also what went to an early device: the device
+    // that answers may be another one, or the same one reloaded.
+    const std::string text = serialize(m);
+    if (call.held.size() < config_.max_buffered) call.held.push_back(text);
     if (call.early_conn != kNoConn) {
-      out.send.push_back({call.early_conn, serialize(m)});
-    } else if (call.held.size() < config_.max_buffered) {
-      call.held.push_back(serialize(m));
+      out.send.push_back({call.early_conn, text});
+    } else {
+      pick_early_device(call, out);
     }
     return Done{};
   }
@@ -560,6 +588,9 @@ Actions Hub::tick(Millis now) {
     if (it != conns_.end() && it->second.user.empty()) {
       out.close.push_back({conn, kCloseAuthTimeout, "authentication timed out"});
     }
+  }
+  for (auto it = mail_.begin(); it != mail_.end();) {
+    it = it->second.until <= now ? mail_.erase(it) : std::next(it);
   }
   std::vector<std::string> due;
   for (const auto& [id, call] : calls_) due.push_back(id);

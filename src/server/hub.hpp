@@ -120,7 +120,13 @@ class Hub {
     Millis ring_deadline = 0;
     bool ringing_told = false;       // the caller has heard call:ringing
     ConnId early_conn = kNoConn;     // the one callee device negotiating before the accept
-    std::vector<std::string> held;   // the caller's negotiation, kept for the accepting device
+    std::vector<std::string> held;   // the caller's negotiation before the accept, for the
+                                     // device that answers if it did not get it live
+  };
+  // What a call that ended said to a participant who was away, kept for their return.
+  struct Mail {
+    Millis until = 0;
+    std::vector<std::string> messages;
   };
 
   Actions fail(ConnId conn, const Error& error, std::string_view ref, std::string_view callId);
@@ -134,6 +140,9 @@ class Hub {
                 std::optional<EndReason> reason);
   void finish(const std::string& callId, Actions& out);
   void deliver(Side& side, const Message& m, Actions& out);
+  // With exactly one callee device signed in, it negotiates while it rings: it gets what the
+  // caller sent so far, and the rest as it comes.
+  void pick_early_device(LiveCall& call, Actions& out);
   void deliver_all(const std::string& userId, const Message& m, Actions& out, ConnId except = kNoConn);
   bool busy_with_other_than(const std::string& userId, const std::string& peer) const;
   void announce(const std::string& userId, Actions& out);
@@ -148,6 +157,7 @@ class Hub {
   std::unordered_map<std::string, std::vector<ConnId>> by_user_;
   std::unordered_map<std::string, LiveCall> calls_;
   std::unordered_map<std::string, std::vector<std::string>> calls_by_user_;
+  std::unordered_map<std::string, Mail> mail_;
 
   Gauge& m_connections_;
   Counter& m_messages_;

@@ -503,3 +503,56 @@ TEST_CASE("Shutting down tells every connection the server is going away", "[hub
   CHECK(s.closed_with[a] == kCloseGoingAway);
   CHECK(s.closed_with[quiet] == kCloseGoingAway);
 }
+
+TEST_CASE("A participant who comes back after the call ended meanwhile is told how it ended", "[hub][reconnect]") {
+  Talking s;
+  s.drop(s.a);
+  s.say(s.b, msg::CallEnd{"c1", EndReason::hangup});
+  s.wait(1'000);
+  const ConnId back = s.login("alice", true);
+  auto end = s.of<msg::CallEnd>(back);
+  REQUIRE(end.size() == 1);
+  CHECK(end[0].reason == EndReason::hangup);
+}
+
+TEST_CASE("What an ended call said is not kept past the grace period", "[hub][reconnect]") {
+  Talking s;
+  s.drop(s.a);
+  s.say(s.b, msg::CallEnd{"c1", EndReason::hangup});
+  s.wait(21'000);
+  const ConnId back = s.login("alice", true);
+  CHECK(s.of<msg::CallEnd>(back).empty());
+}
+
+TEST_CASE("A ringing device that reloads gets the caller's offer again", "[hub][preconnect]") {
+  Ringing s;
+  s.say(s.a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  REQUIRE(s.of<msg::CallOffer>(s.b).size() == 1);
+  s.drop(s.b);
+  const ConnId again = s.login("bob", true);
+  CHECK(s.of<msg::CallInitiate>(again).size() == 1);
+  REQUIRE(s.of<msg::CallOffer>(again).size() == 1);
+  s.say(again, msg::CallAnswer{"c1", "alice", "v=0 answer"});
+  CHECK(s.of<msg::CallAnswer>(s.a).size() == 1);
+}
+
+TEST_CASE("A call answered over HTTP is negotiated from the callee's socket", "[hub][rest]") {
+  Ringing s;
+  Actions out;
+  REQUIRE(s.hub.act_on_call("bob", "c1", LedgerAction::accept, s.now, out));
+  s.take(std::move(out));
+  s.say(s.b, msg::CallAnswer{"c1", "alice", "v=0 answer"});
+  CHECK(s.of<msg::Error>(s.b).empty());
+  CHECK(s.of<msg::CallAnswer>(s.a).size() == 1);
+}
+
+TEST_CASE("A callee who answered over HTTP and then lost every socket loses the call after the grace", "[hub][rest]") {
+  Ringing s;
+  Actions out;
+  REQUIRE(s.hub.act_on_call("bob", "c1", LedgerAction::accept, s.now, out));
+  s.take(std::move(out));
+  s.drop(s.b);
+  s.wait(20'000);
+  CHECK(s.call("c1").status == CallStatus::ended);
+  CHECK(s.call("c1").endReason == EndReason::connection_lost);
+}
