@@ -26,3 +26,14 @@ add_custom_command(TARGET duet_module POST_BUILD
   COMMAND "${CMAKE_COMMAND}" -D "DIR=${DUET_MODULE_DIR}" -D "FILES=duet-core.wasm;duet-core.mjs"
           -P "${CMAKE_SOURCE_DIR}/cmake/print_size.cmake"
   VERBATIM)
+
+# The hand-written TypeScript declarations go beside the module (build/wasm/module/duet-core.d.ts),
+# copied again whenever they change, whether or not the module relinks.
+add_custom_command(OUTPUT "${DUET_MODULE_DIR}/duet-core.d.ts"
+  COMMAND "${CMAKE_COMMAND}" -E make_directory "${DUET_MODULE_DIR}"
+  COMMAND "${CMAKE_COMMAND}" -E copy_if_different "${CMAKE_SOURCE_DIR}/wasm/duet-core.d.ts"
+          "${DUET_MODULE_DIR}/duet-core.d.ts"
+  DEPENDS "${CMAKE_SOURCE_DIR}/wasm/duet-core.d.ts"
+  VERBATIM)
+add_custom_target(duet_module_types ALL DEPENDS "${DUET_MODULE_DIR}/duet-core.d.ts")
+add_dependencies(duet_module duet_module_types)

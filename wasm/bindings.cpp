@@ -1,6 +1,10 @@
 // The duet-core module's JavaScript API (Embind). It only translates: strings and numbers in
-// and out, the work done by the core. Every result is a JSON string, so JavaScript reads it with
-// JSON.parse and needs no wasm objects to free.
+// and out, the work done by the core. Every result is a JSON string, which JavaScript reads with
+// JSON.parse; the only wasm object is a Phone, which its owner must delete(). wasm/duet-core.d.ts
+// declares all of it, and tests/wasm/module.test.mjs checks the declarations against this module.
+//
+// The module is built without exceptions and none may cross this boundary: the core reports
+// every error as a value (docs/core.md, "The JSON form").
 #include <emscripten/bind.h>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +12,7 @@
 #include <string>
 
 #include "duet/error.hpp"
+#include "duet/phone_json.hpp"
 #include "duet/protocol.hpp"
 
 namespace {
@@ -19,14 +24,7 @@ int protocol_version() { return duet::kProtocolVersion; }
 // otherwise, with the code's stable name.
 std::string check_message(const std::string& text) {
   const auto parsed = duet::parse_message(text);
-  if (!parsed) {
-    const nlohmann::json result = {
-        {"ok", false},
-        {"error", {{"code", duet::to_string(parsed.error().code)}, {"message", parsed.error().message}}}};
-    // Replace invalid UTF-8 (error messages may quote the input) rather than abort: this module
-    // has no exceptions, so dump()'s default would end the program.
-    return result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
+  if (!parsed) return R"({"ok":false,"error":)" + duet::error_to_json(parsed.error()) + "}";
   // serialize() gives a JSON object already; splice it in rather than parse it again.
   const nlohmann::json type = duet::type_name(parsed->body);
   return R"({"ok":true,"type":)" + type.dump() + R"(,"message":)" + duet::serialize(*parsed) + "}";
@@ -37,4 +35,12 @@ std::string check_message(const std::string& text) {
 EMSCRIPTEN_BINDINGS(duet_core) {
   emscripten::function("protocolVersion", &protocol_version);
   emscripten::function("checkMessage", &check_message);
+
+  // new Phone(selfId, configJson); phone.configError(); phone.handle(eventJson, nowMs);
+  // phone.view(); phone.delete().
+  emscripten::class_<duet::JsonPhone>("Phone")
+      .constructor<std::string, std::string>()
+      .function("configError", &duet::JsonPhone::config_error)
+      .function("handle", &duet::JsonPhone::handle)
+      .function("view", &duet::JsonPhone::view);
 }
