@@ -22,12 +22,13 @@
 // (parse with allow_exceptions = false, get_ptr, find, dump with error_handler_t::replace).
 #include "duet/phone_json.hpp"
 
+#include "json_reading.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdint>
 #include <iterator>
-#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -39,6 +40,13 @@ namespace {
 
 using Json = nlohmann::json;                // for reading
 using OrderedJson = nlohmann::ordered_json;  // for writing: "type" first, fields as documented
+
+// Shared with protocol.cpp, so an event and a signaling message are read by the same rules and
+// their errors are worded alike.
+using detail::echo;
+using detail::integer_of;
+using detail::kind_of;
+using detail::too_deep_at;
 
 // ----- Enumerations read from events ------------------------------------------------------------
 // Names come from the enums' own to_string (one spelling in the whole core); RTCSignalingState
@@ -94,99 +102,7 @@ std::string list_names(Range<E> range) {
   return out;
 }
 
-// ----- Error messages ---------------------------------------------------------------------------
-// As in protocol.cpp: they name the field and the limit, and quote what was sent only when it is
-// short, printable ASCII.
-
-// ` "text"` when text is short and plain enough to echo, else nothing.
-std::string echo(std::string_view text) {
-  constexpr std::size_t kMaxEcho = 40;
-  if (text.empty() || text.size() > kMaxEcho) return {};
-  for (const char c : text) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return {};
-  }
-  std::string out = " \"";
-  out += text;
-  out += '"';
-  return out;
-}
-
-std::string_view kind_of(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number with a fraction or exponent";
-    case Json::value_t::null: return "null";
-    case Json::value_t::binary:
-    case Json::value_t::discarded:
-    default: return "a value of another kind";
-  }
-}
-
-// An integer's value, clamped to int64; nullopt for anything that is not an integer (floats such
-// as 1.0 or 1e2 included).
-std::optional<std::int64_t> integer_of(const Json& value) {
-  if (const auto* u = value.get_ptr<const Json::number_unsigned_t*>()) {
-    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    return static_cast<std::int64_t>(*u > kMax ? kMax : *u);
-  }
-  if (const auto* i = value.get_ptr<const Json::number_integer_t*>()) return *i;
-  return std::nullopt;
-}
-
 // ----- From text to a JSON object ---------------------------------------------------------------
-
-// The byte offset at which arrays and objects first nest deeper than `limit`, or nullopt. The
-// same one-pass scan as protocol.cpp's: it keeps hostile nesting away from the parser.
-std::optional<std::size_t> too_deep_at(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // the escaped character cannot end the string
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return i;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
-// Finds where malformed JSON goes wrong, for the bad_json message. Only runs after a parse
-// failed; it builds nothing.
-class ErrorLocator final : public nlohmann::json_sax<Json> {
- public:
-  std::size_t position = 0;
-
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t at, const std::string&, const nlohmann::detail::exception&) override {
-    position = at;
-    return false;
-  }
-};
 
 // `what` is "event" or "config", for the messages. On success `json` holds an object.
 std::optional<Error> read_object(std::string_view text, std::size_t max_bytes,
@@ -204,13 +120,7 @@ std::optional<Error> read_object(std::string_view text, std::size_t max_bytes,
                           std::to_string(*at) + ")");
   }
   json = Json::parse(text.data(), text.data() + text.size(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) {
-    if (text.empty()) return make_error(ErrorCode::bad_json, the + " is empty");
-    ErrorLocator locator;
-    Json::sax_parse(text.data(), text.data() + text.size(), &locator);
-    return make_error(ErrorCode::bad_json, the + " is not well-formed JSON (near byte " +
-                                               std::to_string(locator.position) + ")");
-  }
+  if (json.is_discarded()) return detail::bad_json(text, the);
   if (!json.is_object()) {
     return make_error(ErrorCode::not_an_object,
                       the + " must be a JSON object, not " + std::string(kind_of(json)));

@@ -16,11 +16,12 @@
 // dump with error_handler_t::replace) and no try/catch.
 #include "duet/protocol.hpp"
 
+#include "json_reading.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <iterator>
-#include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -31,6 +32,11 @@ namespace {
 
 using Json = nlohmann::json;                // for reading
 using OrderedJson = nlohmann::ordered_json;  // for writing: keeps "v" and "type" first
+
+using detail::echo;
+using detail::integer_of;
+using detail::kind_of;
+using detail::too_deep_at;
 
 // ----- Enumerations and their wire names ------------------------------------------------------
 
@@ -109,7 +115,8 @@ std::string list_names(const Named<E> (&table)[N]) {
 // ----- Error messages ---------------------------------------------------------------------------
 // They name the field and the limit, and quote a value the sender sent only when it is short,
 // printable ASCII: a message must stay well under kMaxErrorMessageBytes, valid UTF-8, and free of
-// anything a log or a page could misread.
+// anything a log or a page could misread. echo() and kind_of() (json_reading.hpp) quote and
+// describe what was sent, in the same words as the module's JSON form.
 
 std::string field_name(std::string_view prefix, std::string_view name) {
   std::string out = "field \"";
@@ -117,47 +124,6 @@ std::string field_name(std::string_view prefix, std::string_view name) {
   out += name;
   out += '"';
   return out;
-}
-
-// ` "text"` when text is short and plain enough to echo, else nothing.
-std::string echo(std::string_view text) {
-  constexpr std::size_t kMaxEcho = 40;
-  if (text.empty() || text.size() > kMaxEcho) return {};
-  for (const char c : text) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return {};
-  }
-  std::string out = " \"";
-  out += text;
-  out += '"';
-  return out;
-}
-
-// "a string", "a number", ...: how a JSON value looks, for wrong_type messages.
-std::string_view kind_of(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number with a fraction or exponent";
-    case Json::value_t::null: return "null";
-    case Json::value_t::binary:
-    case Json::value_t::discarded:
-    default: return "a value of another kind";
-  }
-}
-
-// An integer's value, clamped to int64; nullopt for anything that is not an integer (floats
-// such as 1.0 or 1e2 included).
-std::optional<std::int64_t> integer_of(const Json& value) {
-  if (const auto* u = value.get_ptr<const Json::number_unsigned_t*>()) {
-    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    return static_cast<std::int64_t>(*u > kMax ? kMax : *u);
-  }
-  if (const auto* i = value.get_ptr<const Json::number_integer_t*>()) return *i;
-  return std::nullopt;
 }
 
 // ----- Reading the fields of one object ---------------------------------------------------------
@@ -458,65 +424,6 @@ const MessageType* find_type(std::string_view name) {
   return nullptr;
 }
 
-// ----- Before the parser ------------------------------------------------------------------------
-
-// The byte offset at which arrays and objects first nest deeper than `limit`, or nullopt.
-// One pass, no allocation; brackets inside strings do not count. It does not check that the
-// text is JSON (the parser does that next): it only keeps hostile nesting away from the parser.
-std::optional<std::size_t> too_deep_at(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // the escaped character cannot end the string
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return i;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
-// Finds where malformed JSON goes wrong, for the bad_json message. Only runs after a parse
-// failed; it builds nothing.
-class ErrorLocator final : public nlohmann::json_sax<Json> {
- public:
-  std::size_t position = 0;
-
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t at, const std::string&, const nlohmann::detail::exception&) override {
-    position = at;
-    return false;
-  }
-};
-
-Error bad_json(std::string_view text) {
-  if (text.empty()) return make_error(ErrorCode::bad_json, "the message is empty");
-  ErrorLocator locator;
-  Json::sax_parse(text.data(), text.data() + text.size(), &locator);
-  return make_error(ErrorCode::bad_json, "the message is not well-formed JSON (near byte " +
-                                             std::to_string(locator.position) + ")");
-}
-
 // ----- Writing ----------------------------------------------------------------------------------
 
 void put_if_set(OrderedJson& j, const char* name, const std::string& value) {
@@ -650,7 +557,7 @@ Expected<Message> parse_message(std::string_view text) {
 
   const Json json = Json::parse(text.data(), text.data() + text.size(), nullptr,
                                 /*allow_exceptions=*/false);
-  if (json.is_discarded()) return bad_json(text);
+  if (json.is_discarded()) return detail::bad_json(text, "the message");
   const auto* object = json.get_ptr<const Json::object_t*>();
   if (object == nullptr) {
     return make_error(ErrorCode::not_an_object,
