@@ -67,6 +67,7 @@ class Negotiation {
   // A candidate arrived from the peer.
   std::vector<NegotiationStep> on_remote_candidate(IceCandidate candidate);
   // setLocalDescription or setRemoteDescription failed; whatever was in flight is over.
+  // (A failed addIceCandidate is not a negotiation failure and must not come here.)
   void on_operation_failed();
 
  private:

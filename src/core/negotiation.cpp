@@ -49,6 +49,8 @@ std::vector<NegotiationStep> Negotiation::on_remote_description(SdpType type, st
     // The polite side's pending offer (if any) is rolled back by setRemoteDescription itself.
     making_offer_ = false;
   } else {
+    // An answer is never a collision: whatever offer we ignored is over.
+    ignore_offer_ = false;
     // An answer only fits an offer of ours that is outstanding.
     if (signaling_ != SignalingState::have_local_offer) return {};
     applying_answer_ = true;
@@ -75,8 +77,10 @@ std::vector<NegotiationStep> Negotiation::on_remote_description_applied(SdpType 
 }
 
 std::vector<NegotiationStep> Negotiation::on_remote_candidate(IceCandidate candidate) {
-  // Candidates of an offer we ignored belong to nothing we will ever apply.
-  if (ignore_offer_ || signaling_ == SignalingState::closed) return {};
+  // While an offer is ignored its candidates still go to the browser, as in the W3C pattern:
+  // we cannot tell them from candidates of the session we keep, and the browser refuses the
+  // ones that do not fit (a failure the caller of this unit ignores while ignoring_offer()).
+  if (signaling_ == SignalingState::closed) return {};
   if (!remote_description_ || applying_remote_) {
     if (pending_.size() < kMaxPendingCandidates) pending_.push_back(std::move(candidate));
     return {};

@@ -581,8 +581,11 @@ struct Phone::Handler {
     if (is_my_peer(e.peer)) p.negotiation_->on_signaling_state(e.state);
   }
   void operator()(const ev::PeerOperationFailed& e) {
-    // The connect and reconnect timers end a call that cannot recover from this.
-    if (is_my_peer(e.peer)) p.negotiation_->on_operation_failed();
+    // A candidate the browser refuses (one of an ignored offer, or a stale one) leaves the
+    // negotiation as it was. A failed description ends what was in flight; the connect and
+    // reconnect timers end a call that cannot recover from it.
+    if (!is_my_peer(e.peer) || e.operation == "addIceCandidate") return;
+    p.negotiation_->on_operation_failed();
   }
 
   void operator()(const ev::PeerStateChanged& e) {

@@ -62,15 +62,33 @@ TEST_CASE("An offer in the stable state is applied, then answered, and the answe
   CHECK(sent[0].sdp_type == SdpType::answer);
 }
 
-TEST_CASE("The impolite side ignores a colliding offer and the candidates that come with it", "[negotiation][glare]") {
+TEST_CASE("The impolite side ignores a colliding offer but still hands its candidates to the browser", "[negotiation][glare]") {
   auto n = offering(false);
+  n.on_remote_description(SdpType::offer, "v=0 first");  // a remote description is in place
+  n.on_remote_description_applied(SdpType::offer);
+  n.on_signaling_state(SignalingState::stable);
+  n.on_negotiation_needed();
+  n.on_signaling_state(SignalingState::have_local_offer);
+  n.on_local_description(SdpType::offer, "v=0 mine");
   CHECK(n.on_remote_description(SdpType::offer, "v=0 theirs").empty());
   CHECK(n.ignoring_offer());
-  CHECK(n.on_remote_candidate(candidate(1)).empty());
-  CHECK(n.queued_candidates() == 0);
-  // Its own offer is then answered as usual.
+  // As in the W3C pattern: the browser refuses the candidates that do not fit.
+  CHECK(kinds(n.on_remote_candidate(candidate(1))) == std::vector<Kind>{Kind::add_remote_candidate});
+  // Its own offer is then answered as usual, and that ends the ignoring.
   CHECK(kinds(n.on_remote_description(SdpType::answer, "v=0 answer")) ==
         std::vector<Kind>{Kind::apply_remote_description});
+  CHECK_FALSE(n.ignoring_offer());
+}
+
+TEST_CASE("Candidates that follow an answer are added after a collision was ignored", "[negotiation][glare]") {
+  auto n = offering(false);
+  n.on_remote_description(SdpType::offer, "v=0 theirs");  // ignored: our offer is outstanding
+  n.on_remote_description(SdpType::answer, "v=0 answer");
+  n.on_remote_description_applied(SdpType::answer);
+  n.on_signaling_state(SignalingState::stable);
+  auto steps = n.on_remote_candidate(candidate(9));
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].candidate == candidate(9));
 }
 
 TEST_CASE("The impolite side also ignores an offer that arrives while its own is being made", "[negotiation][glare]") {

@@ -645,3 +645,12 @@ TEST_CASE("A new call can start after the last one ended, with nothing carried o
   CHECK_FALSE(bob.remoteAudioMuted);
   CHECK(call.world.phone("alice").view().state == CallState::incoming);
 }
+
+TEST_CASE("A candidate the browser refuses does not disturb an offer in flight", "[phone][negotiation]") {
+  RingingOut out;  // alice is impolite towards bob
+  out.phone.handle(ev::NegotiationNeeded{"bob"}, T0 + 20);  // her offer is being made
+  out.phone.handle(ev::PeerOperationFailed{"bob", "addIceCandidate", "Unknown ufrag"}, T0 + 21);
+  // Still making her offer: bob's colliding offer is ignored, not applied.
+  auto fx = out.phone.handle(from("bob", msg::CallOffer{"c1", "alice", "v=0 theirs"}), T0 + 22);
+  CHECK_FALSE(has<fx::ApplyRemoteDescription>(fx));
+}
