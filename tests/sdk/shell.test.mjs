@@ -1,0 +1,672 @@
+// The SDK's effect execution, in Node with the real duet-core and fake browser objects: a fake
+// transport, getUserMedia, RTCPeerConnection and WebSocket. What a real browser makes hard to
+// provoke is provoked here: every getUserMedia failure, devices that open after the call ended,
+// late events of a closed peer connection, an intent from inside a listener, a socket that
+// drops mid-call, a token that stops working. Also checks duet-client.d.ts against the class.
+//   node --test --test-reporter=tap tests/sdk/shell.test.mjs
+// DUET_MODULE_DIR (default build/wasm/module) says where the built module is.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, before, describe, test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { DuetClient, mediaProblemOf, WebSocketTransport } from '../../web/sdk/duet-client.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const moduleDir = path.resolve(root, process.env.DUET_MODULE_DIR ?? 'build/wasm/module');
+
+// Lets promise chains and queued callbacks run.
+async function settle(rounds = 5) {
+  for (let i = 0; i < rounds; i++) await tick();
+}
+
+// ----- Fakes --------------------------------------------------------------------------------------
+
+class FakeTrack {
+  constructor(kind) {
+    this.kind = kind;
+    this.enabled = true;
+    this.readyState = 'live';
+  }
+  stop() { this.readyState = 'ended'; }
+}
+
+class FakeStream {
+  constructor(tracks = []) { this.tracks = tracks; }
+  addTrack(track) { this.tracks.push(track); }
+  getTracks() { return [...this.tracks]; }
+  getAudioTracks() { return this.tracks.filter((t) => t.kind === 'audio'); }
+  getVideoTracks() { return this.tracks.filter((t) => t.kind === 'video'); }
+}
+
+function domError(name) {
+  const error = new Error(`${name} (fake)`);
+  error.name = name;
+  return error;
+}
+
+// getUserMedia that answers from a script: each call takes the next step, a function of the
+// constraints returning the stream or throwing; `hold` makes the next call wait until released.
+class FakeMediaDevices {
+  constructor() {
+    this.requests = [];
+    this.script = [];
+    this.streams = [];
+  }
+  getUserMedia(constraints) {
+    this.requests.push(constraints);
+    const step = this.script.shift() ?? 'grant';
+    const answer = () => {
+      if (step === 'grant') {
+        const tracks = [];
+        if (constraints.audio) tracks.push(new FakeTrack('audio'));
+        if (constraints.video) tracks.push(new FakeTrack('video'));
+        const stream = new FakeStream(tracks);
+        this.streams.push(stream);
+        return stream;
+      }
+      throw domError(step);
+    };
+    if (this.held) {
+      return new Promise((resolve, reject) => {
+        this.release = () => { try { resolve(answer()); } catch (e) { reject(e); } };
+      });
+    }
+    return new Promise((resolve) => resolve(answer()));
+  }
+}
+
+class FakeTransceiver {
+  constructor(kind, direction) {
+    this.direction = direction;
+    this.currentDirection = null;
+    this.receiver = { track: new FakeTrack(kind) };
+    this.sender = { track: null, replaceTrack: async (track) => { this.sender.track = track; } };
+  }
+}
+
+class FakePeerConnection {
+  static all = [];
+  constructor(config) {
+    this.config = config;
+    this.transceivers = [];
+    this.calls = [];
+    this.signalingState = 'stable';
+    this.connectionState = 'new';
+    this.localDescription = null;
+    this.closed = false;
+    FakePeerConnection.all.push(this);
+  }
+  static get last() { return FakePeerConnection.all.at(-1); }
+  addTransceiver(kind, init) {
+    const transceiver = new FakeTransceiver(kind, init.direction);
+    this.transceivers.push(transceiver);
+    return transceiver;
+  }
+  getTransceivers() { return [...this.transceivers]; }
+  // Like the browser's: the signaling state changes (with its event) before the promise resolves.
+  async setLocalDescription() {
+    this.calls.push('setLocalDescription');
+    const type = this.signalingState === 'have-remote-offer' ? 'answer' : 'offer';
+    this.localDescription = { type, sdp: `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=${type}\r\nt=0 0\r\n` };
+    this.setSignaling(type === 'offer' ? 'have-local-offer' : 'stable');
+  }
+  async setRemoteDescription(description) {
+    this.calls.push(`setRemoteDescription:${description.type}`);
+    if (description.type === 'offer' && this.transceivers.length === 0) {
+      this.transceivers.push(new FakeTransceiver('audio', 'recvonly'), new FakeTransceiver('video', 'recvonly'));
+    }
+    this.setSignaling(description.type === 'offer' ? 'have-remote-offer' : 'stable');
+  }
+  async addIceCandidate(candidate) {
+    this.calls.push(`addIceCandidate:${candidate.candidate}`);
+    if (candidate.candidate === 'bad') throw domError('OperationError');
+  }
+  restartIce() { this.calls.push('restartIce'); }
+  close() { this.closed = true; }
+  // The browser's side: change a state and fire its event.
+  fire(name, event = {}) { this[`on${name}`]?.(event); }
+  setSignaling(state) { this.signalingState = state; this.fire('signalingstatechange'); }
+  setConnection(state) { this.connectionState = state; this.fire('connectionstatechange'); }
+}
+
+// A transport of the developer's own, recording what the client sent.
+class FakeTransport {
+  constructor({ connected = true } = {}) {
+    this.connected = connected;
+    this.sent = [];
+    this.closed = false;
+    this.onmessage = null;
+    this.onopen = null;
+    this.onclose = null;
+  }
+  send(text) {
+    if (!this.connected) return false;
+    this.sent.push(JSON.parse(text));
+    return true;
+  }
+  close() { this.closed = true; }
+  deliver(message) { this.onmessage(JSON.stringify({ v: 1, ...message })); }
+  types() { return this.sent.map((m) => m.type); }
+  take() { const sent = this.sent; this.sent = []; return sent; }
+}
+
+function candidate(line) {
+  const init = { candidate: line, sdpMid: '0', sdpMLineIndex: 0 };
+  return { ...init, toJSON: () => init };
+}
+
+// ----- Setup --------------------------------------------------------------------------------------
+
+let core;
+let inside = false;
+// The real core behind a Phone that fails the test if handle() is ever re-entered or given a
+// time that is not Date.now()'s.
+function guardedCore() {
+  class GuardedPhone {
+    constructor(selfId, configJson) { this.phone = new core.Phone(selfId, configJson); GuardedPhone.made.push(this); }
+    configError() { return this.phone.configError(); }
+    view() { return this.phone.view(); }
+    handle(eventJson, nowMs) {
+      assert.equal(inside, false, `handle() re-entered with ${eventJson}`);
+      assert.ok(Number.isInteger(nowMs) && Math.abs(nowMs - Date.now()) < 1000, `nowMs ${nowMs}`);
+      inside = true;
+      try {
+        return this.phone.handle(eventJson, nowMs);
+      } finally {
+        inside = false;
+      }
+    }
+    delete() { this.deleted = true; this.phone.delete(); }
+  }
+  GuardedPhone.made = [];
+  return { protocolVersion: () => core.protocolVersion(), checkMessage: (t) => core.checkMessage(t), Phone: GuardedPhone };
+}
+
+const clients = [];
+
+// A signed-in client on a fake transport: { client, transport, media, log, events, core }.
+async function signedIn({ userId = 'alice', config, connected = true, ...options } = {}) {
+  const events = []; // every event the core was handed, in order
+  const transport = new FakeTransport({ connected });
+  const media = new FakeMediaDevices();
+  const fakeCore = guardedCore();
+  const creating = DuetClient.create({ token: 'token-1', server: 'https://duet.test', core: fakeCore, transport, mediaDevices: media, iceServers: [{ urls: 'stun:stun.test' }], config, trace: ({ event }) => events.push(event), ...options });
+  await settle();
+  if (!connected) {
+    transport.connected = true;
+    transport.onopen();
+  }
+  assert.deepEqual(transport.sent, [{ v: 1, type: 'auth', token: 'token-1' }], 'the first frame is auth');
+  transport.take();
+  transport.deliver({ type: 'auth:ok', userId, displayName: 'Alice' });
+  const client = await creating;
+  clients.push(client);
+  const log = [];
+  for (const name of ['state', 'localStream', 'remoteStream', 'presence', 'refused', 'error', 'connection', 'tone']) {
+    client.on(name, (value) => log.push([name, value]));
+  }
+  return { client, transport, media, log, events, core: fakeCore };
+}
+
+// Dials and lets the devices open; returns the peer connection the call opened.
+async function dialed(t, { video = true, peer = 'bob' } = {}) {
+  const callId = t.client.call(peer, { video });
+  await settle();
+  const initiate = t.transport.sent.find((m) => m.type === 'call:initiate');
+  assert.ok(initiate, `no call:initiate in ${JSON.stringify(t.transport.sent)}`);
+  assert.equal(initiate.callId, callId);
+  return { callId, pc: FakePeerConnection.last };
+}
+
+before(async () => {
+  const { default: createDuetCore } = await import(pathToFileURL(path.join(moduleDir, 'duet-core.mjs')).href);
+  core = await createDuetCore({ wasmBinary: fs.readFileSync(path.join(moduleDir, 'duet-core.wasm')) });
+  globalThis.RTCPeerConnection = FakePeerConnection;
+  globalThis.MediaStream = FakeStream;
+});
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
+  FakePeerConnection.all = [];
+});
+
+// ----- Tests --------------------------------------------------------------------------------------
+
+describe('signing in', () => {
+  test('auth first, then auth:ok makes the phone; presence and errors outside calls become events', async () => {
+    const t = await signedIn();
+    assert.equal(t.client.userId, 'alice');
+    assert.equal(t.client.displayName, 'Alice');
+    assert.equal(t.client.connection, 'online');
+    assert.equal(t.client.view.state, 'idle');
+    t.transport.deliver({ type: 'presence', userId: 'bob', status: 'online' });
+    t.transport.deliver({ type: 'error', code: 'rate_limited', message: 'slow down' });
+    t.transport.deliver({ type: 'error', code: 'not_found', message: 'no such call', callId: 'c-old' }); // about a call: the core's
+    t.transport.onmessage('not json at all'); // dropped without a sound
+    assert.deepEqual(t.log, [
+      ['presence', { userId: 'bob', status: 'online' }],
+      ['error', { code: 'rate_limited', message: 'slow down' }],
+    ]);
+    assert.deepEqual(t.client.presence, { bob: 'online' });
+  });
+
+  test('a transport that is not open yet: auth goes out on onopen', async () => {
+    const t = await signedIn({ connected: false });
+    assert.equal(t.client.connection, 'online');
+  });
+
+  test('create() rejects: unauthenticated, a bad config before anything is sent, a timeout', async () => {
+    const transport = new FakeTransport();
+    const creating = DuetClient.create({ token: 'expired', server: 'https://duet.test', core: guardedCore(), transport, iceServers: [] });
+    await settle();
+    transport.deliver({ type: 'error', code: 'unauthenticated', message: 'token expired' });
+    await assert.rejects(creating, (e) => e.code === 'unauthenticated' && /token expired/.test(e.message));
+    assert.equal(transport.closed, true);
+
+    const quiet = new FakeTransport();
+    await assert.rejects(DuetClient.create({ token: 't', core: guardedCore(), transport: quiet, iceServers: [], server: 'https://duet.test', config: { ringTimeoutMs: 0 } }),
+      (e) => e.code === 'bad_value' && /ringTimeoutMs/.test(e.message));
+    await assert.rejects(DuetClient.create({ token: 't', core: guardedCore(), transport: quiet, iceServers: [], server: 'https://duet.test', config: { ringtimeout: 5 } }),
+      (e) => e.code === 'bad_value');
+    assert.deepEqual(quiet.sent, []);
+
+    await assert.rejects(DuetClient.create({ token: 't', core: guardedCore(), transport: new FakeTransport(), iceServers: [], server: 'https://duet.test', timeoutMs: 30 }),
+      (e) => e.code === 'timeout');
+    await assert.rejects(DuetClient.create({ token: '', server: 'https://duet.test' }), (e) => e.code === 'bad_value');
+    assert.throws(() => new DuetClient(), TypeError);
+  });
+});
+
+describe('media', () => {
+  test('mediaProblemOf maps DOMException names to the core\'s problems', () => {
+    const table = {
+      NotAllowedError: 'denied', SecurityError: 'denied', NotFoundError: 'not_found', OverconstrainedError: 'not_found',
+      NotReadableError: 'in_use', AbortError: 'in_use', TypeError: 'other', InvalidStateError: 'other',
+    };
+    for (const [name, problem] of Object.entries(table)) assert.equal(mediaProblemOf(domError(name)), problem, name);
+    assert.equal(mediaProblemOf(undefined), 'other');
+  });
+
+  for (const [name, problem] of [['NotAllowedError', 'denied'], ['NotFoundError', 'not_found'], ['NotReadableError', 'in_use'], ['TypeError', 'other']]) {
+    test(`a video dial whose camera fails (${name}): the microphone alone is tried, then the call ends on the camera`, async () => {
+      const t = await signedIn();
+      t.media.script = [name, 'grant'];
+      t.client.call('bob', { video: true });
+      await settle();
+      assert.deepEqual(t.media.requests, [{ audio: true, video: true }, { audio: true }]);
+      assert.equal(t.media.streams[0].getTracks()[0].readyState, 'ended', 'the probe microphone is closed again');
+      const view = t.client.view;
+      assert.deepEqual([view.state, view.endReason, view.mediaProblem, view.mediaProblemKind], ['ended', 'media_unavailable', problem, 'video']);
+      assert.deepEqual(t.transport.sent, [], 'nothing was sent');
+      assert.equal(FakePeerConnection.all.length, 0);
+    });
+  }
+
+  test('a video dial whose microphone fails too ends on the microphone, with its problem', async () => {
+    const t = await signedIn();
+    t.media.script = ['NotFoundError', 'NotAllowedError'];
+    t.client.call('bob', { video: true });
+    await settle();
+    assert.deepEqual([t.client.view.mediaProblem, t.client.view.mediaProblemKind], ['denied', 'audio']);
+  });
+
+  test('an audio dial that fails is not retried', async () => {
+    const t = await signedIn();
+    t.media.script = ['NotReadableError'];
+    t.client.call('bob');
+    await settle();
+    assert.deepEqual(t.media.requests, [{ audio: true, video: false }]);
+    assert.deepEqual([t.client.view.mediaProblem, t.client.view.mediaProblemKind], ['in_use', 'audio']);
+  });
+
+  test('no mediaDevices at all (an insecure page): the call ends as media_unavailable, other', async () => {
+    const t = await signedIn({ mediaDevices: {} });
+    t.client.call('bob');
+    await settle();
+    assert.deepEqual([t.client.view.state, t.client.view.mediaProblem], ['ended', 'other']);
+  });
+
+  test('devices that open after the call was hung up are stopped at once and never reported', async () => {
+    const t = await signedIn();
+    t.media.held = true;
+    t.client.call('bob', { video: true });
+    await settle();
+    t.client.hangUp();
+    assert.equal(t.client.view.endReason, 'cancelled');
+    t.media.release();
+    await settle();
+    const stream = t.media.streams[0];
+    assert.ok(stream.getTracks().every((track) => track.readyState === 'ended'), 'late tracks still live');
+    assert.equal(t.client.localStream, null);
+    assert.ok(!t.log.some(([name, value]) => name === 'localStream' && value !== null));
+    assert.deepEqual(t.transport.sent, []);
+  });
+
+  test('mute before the devices open: the tracks start disabled', async () => {
+    const t = await signedIn();
+    t.media.held = true;
+    t.client.call('bob', { video: true });
+    t.client.setMicrophone(false);
+    t.media.release();
+    await settle();
+    const audio = t.client.localStream.getAudioTracks()[0];
+    assert.equal(audio.enabled, false);
+    assert.equal(t.client.localStream.getVideoTracks()[0].enabled, true);
+    t.client.setCamera(false);
+    assert.equal(t.client.localStream.getVideoTracks()[0].enabled, false);
+  });
+});
+
+describe('the peer connection', () => {
+  test('a caller: transceivers without tracks, offer, candidates, accept attaches tracks by kind, connected is active', async () => {
+    const t = await signedIn();
+    const { callId, pc } = await dialed(t);
+    assert.deepEqual(pc.config, { iceServers: [{ urls: 'stun:stun.test' }] });
+    assert.deepEqual(pc.transceivers.map((x) => [x.receiver.track.kind, x.direction, x.sender.track]), [['audio', 'sendrecv', null], ['video', 'sendrecv', null]]);
+    t.transport.take();
+
+    pc.fire('negotiationneeded');
+    await settle();
+    const [offer] = t.transport.take();
+    assert.deepEqual([offer.type, offer.callId, offer.sdp.includes('s=offer')], ['call:offer', callId, true]);
+
+    pc.fire('icecandidate', { candidate: candidate('candidate:1 1 udp 1 127.0.0.1 5000 typ host') });
+    pc.fire('icecandidate', { candidate: candidate('') }); // end of a generation: not signaled
+    pc.fire('icecandidate', { candidate: null }); // end of candidates: not signaled
+    assert.deepEqual(t.transport.take().map((m) => [m.type, m.candidate.candidate]), [['call:ice-candidate', 'candidate:1 1 udp 1 127.0.0.1 5000 typ host']]);
+
+    t.transport.deliver({ type: 'call:ringing', from: 'bob', callId });
+    assert.equal(t.log.filter(([n]) => n === 'tone').at(-1)[1], 'ringback');
+    t.transport.deliver({ type: 'call:answer', from: 'bob', callId, sdp: 'v=0\r\ns=answer\r\n' });
+    t.transport.deliver({ type: 'call:ice-candidate', from: 'bob', callId, candidate: { candidate: 'candidate:2 1 udp 1 127.0.0.1 6000 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
+    await settle();
+    assert.deepEqual(pc.calls, ['setLocalDescription', 'setRemoteDescription:answer', 'addIceCandidate:candidate:2 1 udp 1 127.0.0.1 6000 typ host']);
+    assert.ok(pc.transceivers.every((x) => x.sender.track === null), 'media flowed before the accept');
+
+    t.transport.deliver({ type: 'call:accept', from: 'bob', callId });
+    await settle();
+    const local = t.client.localStream;
+    assert.equal(pc.transceivers[0].sender.track, local.getAudioTracks()[0]);
+    assert.equal(pc.transceivers[1].sender.track, local.getVideoTracks()[0]);
+    assert.equal(t.client.view.state, 'connecting');
+
+    const track = new FakeTrack('video');
+    pc.fire('track', { track });
+    assert.deepEqual(t.client.remoteStream.getTracks(), [track]);
+    pc.setConnection('connected');
+    assert.equal(t.client.view.state, 'active');
+
+    t.client.hangUp();
+    assert.equal(pc.closed, true);
+    assert.equal(t.client.peerConnection, null);
+    assert.ok(local.getTracks().every((x) => x.readyState === 'ended'));
+    assert.deepEqual(t.log.filter(([n]) => n === 'remoteStream').map(([, v]) => v === null), [false, true]);
+    assert.deepEqual(t.transport.take().map((m) => [m.type, m.reason]), [['call:end', 'hangup']]);
+
+    // The closed connection's late events reach nobody.
+    pc.setConnection('failed');
+    pc.fire('icecandidate', { candidate: candidate('candidate:3 1 udp 1 127.0.0.1 7000 typ host') });
+    pc.fire('negotiationneeded');
+    await settle();
+    assert.deepEqual(t.transport.sent, []);
+    assert.equal(t.client.view.endReason, 'hangup');
+  });
+
+  test('a closed connection\'s late events do not reach the next call to the same peer', async () => {
+    const t = await signedIn();
+    const first = await dialed(t);
+    t.client.hangUp();
+    t.transport.take();
+    const second = await dialed(t);
+    assert.notEqual(second.pc, first.pc);
+    t.transport.deliver({ type: 'call:accept', from: 'bob', callId: second.callId });
+    t.transport.take();
+    first.pc.setConnection('connected');
+    first.pc.fire('icecandidate', { candidate: candidate('candidate:9 1 udp 1 127.0.0.1 9000 typ host') });
+    first.pc.fire('track', { track: new FakeTrack('audio') });
+    await settle();
+    assert.equal(t.client.view.state, 'connecting', 'the old connection made the new call active');
+    assert.deepEqual(t.transport.sent, [], 'the old connection\'s candidate went out for the new call');
+    assert.equal(t.client.remoteStream, null);
+    second.pc.setConnection('connected');
+    assert.equal(t.client.view.state, 'active');
+  });
+
+  // Seen in Chromium when both sides restarted ICE at once: the impolite side ignores the
+  // colliding offer, applies the answer to its own, and must then go on adding the polite
+  // side's candidates (the W3C pattern: an answer ends the ignoring).
+  test('after an offer collision, the impolite side adds the candidates that follow the answer', async () => {
+    const t = await signedIn(); // alice is impolite towards bob ("alice" < "bob")
+    const { callId, pc } = await dialed(t);
+    t.transport.deliver({ type: 'call:accept', from: 'bob', callId });
+    pc.fire('negotiationneeded');
+    await settle();
+    t.transport.deliver({ type: 'call:answer', from: 'bob', callId, sdp: 'v=0\r\ns=answer\r\n' });
+    await settle();
+    pc.setConnection('connected');
+    // Both restart at once: alice's new offer is out when bob's arrives.
+    pc.restartIce();
+    pc.fire('negotiationneeded');
+    await settle();
+    assert.equal(pc.signalingState, 'have-local-offer');
+    t.transport.deliver({ type: 'call:offer', from: 'bob', callId, sdp: 'v=0\r\ns=bob-offer\r\n' }); // ignored: impolite
+    t.transport.deliver({ type: 'call:answer', from: 'bob', callId, sdp: 'v=0\r\ns=answer-2\r\n' });
+    await settle();
+    assert.equal(pc.signalingState, 'stable');
+    t.transport.deliver({ type: 'call:ice-candidate', from: 'bob', callId, candidate: { candidate: 'candidate:5 1 udp 1 127.0.0.1 5555 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
+    await settle();
+    assert.ok(pc.calls.includes('addIceCandidate:candidate:5 1 udp 1 127.0.0.1 5555 typ host'), `not added: ${pc.calls.join(', ')}`);
+  });
+
+  test('a callee: preconnect answers while it rings with sendrecv transceivers; accept attaches tracks onto them', async () => {
+    const t = await signedIn({ userId: 'bob' });
+    t.transport.deliver({ type: 'call:initiate', from: 'alice', callId: 'c-1', to: 'bob', callType: 'video', fromName: 'Alice' });
+    assert.deepEqual(t.transport.take().map((m) => m.type), ['call:ringing']);
+    assert.equal(t.client.view.state, 'incoming');
+    assert.equal(t.log.filter(([n]) => n === 'tone').at(-1)[1], 'ringtone');
+    const pc = FakePeerConnection.last;
+    assert.equal(pc.transceivers.length, 0);
+
+    t.transport.deliver({ type: 'call:offer', from: 'alice', callId: 'c-1', sdp: 'v=0\r\ns=offer\r\n' });
+    await settle();
+    assert.deepEqual(pc.calls, ['setRemoteDescription:offer', 'setLocalDescription']);
+    assert.ok(pc.transceivers.every((x) => x.direction === 'sendrecv'), 'makeAnswer sets sendrecv first');
+    assert.deepEqual(t.transport.take().map((m) => m.type), ['call:answer']);
+    assert.ok(pc.transceivers.every((x) => x.sender.track === null));
+
+    t.client.accept();
+    await settle();
+    assert.deepEqual(t.transport.take().map((m) => m.type), ['call:accept']);
+    const local = t.client.localStream;
+    assert.deepEqual(pc.transceivers.map((x) => x.sender.track), [local.getAudioTracks()[0], local.getVideoTracks()[0]]);
+    pc.setConnection('connected');
+    assert.equal(t.client.view.state, 'active');
+  });
+
+  test('failed operations are reported to the core; a restart is carried out', async () => {
+    const t = await signedIn();
+    const { callId, pc } = await dialed(t);
+    t.transport.deliver({ type: 'call:accept', from: 'bob', callId });
+    pc.setConnection('connected');
+    pc.fire('negotiationneeded');
+    await settle();
+    t.transport.deliver({ type: 'call:answer', from: 'bob', callId, sdp: 'v=0\r\n' });
+    await settle();
+    t.transport.deliver({ type: 'call:ice-candidate', from: 'bob', callId, candidate: { candidate: 'bad', sdpMid: '0' } });
+    await settle();
+    assert.ok(pc.calls.includes('addIceCandidate:bad'));
+    const failed = t.events.filter((e) => e.type === 'peerOperationFailed');
+    assert.deepEqual(failed.map((e) => [e.peer, e.operation]), [['bob', 'addIceCandidate']]);
+    assert.match(failed[0].message, /OperationError/);
+    pc.setConnection('failed'); // the core restarts ICE at once
+    assert.deepEqual(pc.calls.filter((c) => c === 'restartIce'), ['restartIce']);
+    assert.equal(t.client.view.connection, 'reconnecting');
+  });
+});
+
+describe('the queue, timers and the connection', () => {
+  test('an intent from inside a state listener runs after the batch, never inside handle()', async () => {
+    const t = await signedIn({ userId: 'bob' });
+    t.client.on('state', (view) => { if (view.state === 'incoming') t.client.reject(); });
+    t.transport.deliver({ type: 'call:initiate', from: 'alice', callId: 'c-2', to: 'bob', callType: 'audio' });
+    assert.deepEqual(t.transport.take().map((m) => m.type), ['call:ringing', 'call:reject']);
+    assert.deepEqual(t.log.filter(([n]) => n === 'state').map(([, v]) => v.state), ['incoming', 'ended']);
+    assert.deepEqual(t.log.filter(([n]) => n === 'tone').map(([, v]) => v), ['ringtone', 'none']);
+  });
+
+  test('an intent from a listener of an effect in the middle of a batch waits for the rest of the batch', async () => {
+    const t = await signedIn({ userId: 'bob' });
+    // playTone comes before openPeer and publish in the batch of an incoming call.
+    t.client.on('tone', (tone) => { if (tone === 'ringtone') t.client.reject(); });
+    t.transport.deliver({ type: 'call:initiate', from: 'alice', callId: 'c-3', to: 'bob', callType: 'audio' });
+    assert.deepEqual(t.log.filter(([n]) => n === 'state').map(([, v]) => v.state), ['incoming', 'ended']);
+    assert.equal(t.client.view.state, 'ended');
+    assert.equal(FakePeerConnection.last.closed, true, 'a peer connection was left open');
+    assert.equal(t.client.peerConnection, null);
+  });
+
+  test('the core\'s timers run: an unanswered call times out and is cancelled', async () => {
+    const t = await signedIn({ config: { ringTimeoutMs: 40 } });
+    await dialed(t, { video: false });
+    t.transport.take();
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    assert.equal(t.client.view.endReason, 'timeout');
+    assert.deepEqual(t.transport.take().map((m) => [m.type, m.reason]), [['call:cancel', 'timeout']]);
+  });
+
+  test('messages of a call made while the socket is down go out after the next auth:ok, in order', async () => {
+    const t = await signedIn();
+    const { callId } = await dialed(t, { video: false });
+    t.transport.take();
+    t.transport.connected = false;
+    t.transport.onclose({ code: 1006, reason: '', willReconnect: true });
+    assert.equal(t.client.connection, 'connecting');
+    t.client.setMicrophone(false); // not accepted yet: no call:media
+    t.client.hangUp();
+    assert.deepEqual(t.transport.sent, []);
+    t.transport.connected = true;
+    t.transport.onopen();
+    assert.deepEqual(t.transport.take().map((m) => m.type), ['auth'], 'only auth before auth:ok');
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice' });
+    assert.deepEqual(t.transport.take().map((m) => [m.type, m.callId]), [['call:cancel', callId]]);
+    assert.equal(t.client.connection, 'online');
+    assert.deepEqual(t.log.filter(([n]) => n === 'connection').map(([, v]) => v), ['connecting', 'online']);
+    assert.equal(t.log.filter(([n]) => n === 'error')[0][1].code, 'transport');
+  });
+
+  test('a token refused on a later sign-in closes the connection for good', async () => {
+    const t = await signedIn();
+    t.transport.onclose({ code: 1001, reason: 'going away', willReconnect: true });
+    t.transport.onopen();
+    t.transport.deliver({ type: 'error', code: 'unauthenticated', message: 'token expired' });
+    assert.equal(t.transport.closed, true);
+    assert.equal(t.client.connection, 'offline');
+    assert.deepEqual(t.log.filter(([n]) => n === 'error').at(-1)[1].code, 'unauthenticated');
+  });
+
+  test('close() hangs up, closes everything, frees the phone; intents afterwards throw', async () => {
+    const t = await signedIn();
+    const { callId, pc } = await dialed(t);
+    t.transport.deliver({ type: 'call:accept', from: 'bob', callId });
+    pc.setConnection('connected');
+    const local = t.client.localStream;
+    t.transport.take();
+    await t.client.close();
+    assert.deepEqual(t.transport.sent.map((m) => m.type), ['call:end']);
+    assert.equal(t.transport.closed, true);
+    assert.equal(pc.closed, true);
+    assert.ok(local.getTracks().every((x) => x.readyState === 'ended'));
+    assert.equal(t.core.Phone.made.at(-1).deleted, true);
+    assert.equal(t.client.connection, 'offline');
+    assert.throws(() => t.client.call('bob'), (e) => e.code === 'closed');
+    await t.client.close(); // twice is fine
+  });
+});
+
+describe('close() from a listener', () => {
+  test('the hang-up still goes out, after the batch that called the listener', async () => {
+    const t = await signedIn();
+    const { callId, pc } = await dialed(t);
+    t.transport.deliver({ type: 'call:accept', from: 'bob', callId });
+    t.transport.take();
+    let closing;
+    t.client.on('state', (view) => { if (view.state === 'active') closing = t.client.close(); });
+    pc.setConnection('connected');
+    await closing;
+    assert.deepEqual(t.transport.sent.map((m) => [m.type, m.reason]), [['call:end', 'hangup']]);
+    assert.equal(t.transport.closed, true);
+    assert.equal(pc.closed, true);
+    assert.equal(t.core.Phone.made.at(-1).deleted, true);
+    assert.deepEqual(t.log.filter(([n]) => n === 'state').map(([, v]) => v.state).slice(-2), ['active', 'ended']);
+  });
+});
+
+describe('WebSocketTransport', () => {
+  test('reconnects with backoff after a drop, and not after close()', async () => {
+    const sockets = [];
+    class FakeWebSocket {
+      constructor(url) { this.url = url; this.readyState = 0; this.sent = []; sockets.push(this); queueMicrotask(() => { this.readyState = 1; this.onopen?.(); }); }
+      send(text) { this.sent.push(text); }
+      close() { this.readyState = 3; }
+      drop(code) { this.readyState = 3; this.onclose?.({ code, reason: '' }); }
+    }
+    const transport = new WebSocketTransport('ws://duet.test/api/socket', { minDelayMs: 5, maxDelayMs: 20, WebSocket: FakeWebSocket });
+    const events = [];
+    transport.onopen = () => events.push('open');
+    transport.onclose = (info) => events.push(`close ${info.code} ${info.willReconnect}`);
+    transport.onmessage = (text) => events.push(`message ${text}`);
+    assert.equal(transport.send('early'), false);
+    await settle();
+    assert.equal(transport.connected, true);
+    assert.equal(transport.send('hello'), true);
+    sockets[0].onmessage({ data: 'hi' });
+    sockets[0].onmessage({ data: new ArrayBuffer(2) }); // binary frames are not the protocol
+    sockets[0].drop(1006);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.equal(sockets.length, 2);
+    assert.deepEqual(events, ['open', 'message hi', 'close 1006 true', 'open']);
+    transport.close();
+    sockets[1].onclose?.({ code: 1000, reason: '' });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.equal(sockets.length, 2, 'reconnected after close()');
+    assert.deepEqual(sockets[0].sent, ['hello']);
+  });
+});
+
+describe('duet-client.d.ts', () => {
+  const dts = fs.readFileSync(path.join(root, 'web/sdk/duet-client.d.ts'), 'utf8');
+  const block = (opening) => {
+    const start = dts.indexOf(opening);
+    assert.notEqual(start, -1, `no "${opening}" in duet-client.d.ts`);
+    return dts.slice(start, dts.indexOf('\n}\n', start));
+  };
+
+  test('declares exactly the public members of DuetClient', () => {
+    const body = block('export declare class DuetClient {');
+    const declared = new Set([...body.matchAll(/^ {2}(?:readonly |static )?(\w+)[<(:?]/gm)].map((m) => m[1]));
+    declared.delete('constructor');
+    const actual = new Set(Object.getOwnPropertyNames(DuetClient.prototype).filter((n) => n !== 'constructor'));
+    for (const name of Object.getOwnPropertyNames(DuetClient)) if (!['length', 'name', 'prototype'].includes(name)) actual.add(name);
+    assert.deepEqual([...declared].sort(), [...actual].sort());
+  });
+
+  test('declares exactly the events the client emits', async () => {
+    const declared = [...block('export interface DuetClientEvents {').matchAll(/^ {2}(\w+): /gm)].map((m) => m[1]);
+    const t = await signedIn();
+    for (const event of declared) t.client.on(event, () => {});
+    assert.throws(() => t.client.on('stat', () => {}), /unknown event "stat"; events: (.*)/);
+    const listed = /events: (.*)$/.exec((() => { try { t.client.on('x', () => {}); } catch (e) { return e.message; } })())[1].split(', ');
+    assert.deepEqual(listed.sort(), declared.sort());
+  });
+
+  test('declares the options create() reads', () => {
+    const declared = [...block('export interface DuetClientOptions {').matchAll(/^ {2}(\w+)\??: /gm)].map((m) => m[1]).sort();
+    const source = fs.readFileSync(path.join(root, 'web/sdk/duet-client.mjs'), 'utf8');
+    const read = [...new Set([...source.matchAll(/options\.(\w+)/g)].map((m) => m[1]))]
+      .filter((name) => !['configJson'].includes(name)).sort(); // the constructor's own record
+    assert.deepEqual(read, declared);
+  });
+});

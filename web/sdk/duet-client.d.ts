@@ -1,0 +1,161 @@
+// TypeScript declarations for duet-client.mjs, the Duet browser SDK. Written by hand, like the
+// core's duet-core.d.ts (packaged beside this file), whose types these reuse.
+// tests/sdk/declarations.test.mjs checks this file against the real class.
+
+import type { CallView, DuetCore, ErrorCode, ErrorInfo, MediaProblem, PhoneConfig, PhoneEffect, PhoneEvent, Tone } from './duet-core.js';
+
+export type { CallView, DuetCore, PhoneConfig, PhoneEffect, PhoneEvent } from './duet-core.js';
+
+/**
+ * Anything that carries text messages in order, both ways: the default is a WebSocket to
+ * duet-server (WebSocketTransport); bring your own to carry Duet over a connection you already
+ * have. The client sets the three handlers; the transport calls them.
+ */
+export interface Transport {
+  /** Sends one message. May return false when it cannot send now (the client keeps the message
+   *  and sends it after the next sign-in). */
+  send(text: string): boolean | void;
+  /** Closes for good. The client calls it from close(); no onclose is expected after it. */
+  close(): void;
+  /** Set by the client: call it with every text message that arrives. */
+  onmessage: ((text: string) => void) | null;
+  /** Set by the client: call it when the connection opens (again). The client then signs in
+   *  with an auth message as the first thing it sends. */
+  onopen: (() => void) | null;
+  /** Set by the client: call it when the connection drops. willReconnect: whether onopen will
+   *  follow by itself (the client says 'connecting' rather than 'offline'). */
+  onclose: ((info: TransportCloseInfo) => void) | null;
+  /** Optional: true when the connection is already open as the client receives it; the client
+   *  then signs in at once instead of waiting for onopen. */
+  readonly connected?: boolean;
+}
+
+export interface TransportCloseInfo {
+  code?: number;
+  reason?: string;
+  willReconnect?: boolean;
+}
+
+export interface DuetClientOptions {
+  /** The token from POST /api/auth/login or /register (docs/api.md). */
+  token: string;
+  /** The duet-server origin; default location.origin. */
+  server?: string;
+  /** Where to load duet-core.mjs from. Default: the one packaged beside the SDK, else
+   *  `${server}/duet/duet-core.mjs` (duet-server serves the built module there). */
+  moduleUrl?: string | URL;
+  /** An already loaded duet-core module (loadModule(), or your own loading); skips moduleUrl. */
+  core?: DuetCore;
+  /** Bring your own signaling connection; default a WebSocketTransport to `${server}/api/socket`. */
+  transport?: Transport;
+  /** ICE servers for RTCPeerConnection; default GET /api/ice-servers (refreshed at half its ttl). */
+  iceServers?: RTCIceServer[];
+  /** The core's PhoneConfig (timeouts, preconnect); a bad field rejects create() with bad_value. */
+  config?: PhoneConfig;
+  /** Where getUserMedia comes from; default navigator.mediaDevices. */
+  mediaDevices?: Pick<MediaDevices, 'getUserMedia'>;
+  /** Play the ringtone and ringback with WebAudio (default true). The 'tone' event fires either way. */
+  tones?: boolean;
+  /** Sees every event handed to the core with what came back, in order: for debugging and logs.
+   *  Events and effects carry SDP and candidates, so keep traces private. */
+  trace?: (entry: { event: PhoneEvent; effects?: PhoneEffect[]; error?: ErrorInfo }) => void;
+  /** How long create() may take to load, fetch and sign in, in ms (default 20000). */
+  timeoutMs?: number;
+}
+
+/** 'connecting' until signed in (and while reconnecting), 'online' when signed in, 'offline'
+ *  when the connection is closed for good. */
+export type ConnectionState = 'connecting' | 'online' | 'offline';
+
+export interface Presence {
+  userId: string;
+  status: 'online' | 'busy' | 'offline';
+}
+
+/** An intent the core refused ('refused'), or a problem outside a call ('error'). Codes are the
+ *  protocol's error codes; 'error' also uses 'transport' (the signaling connection dropped or
+ *  cannot keep up) and 'peer' (no RTCPeerConnection could be made). */
+export interface DuetProblem {
+  code: ErrorCode | 'transport' | 'peer';
+  message: string;
+}
+
+export interface DuetClientEvents {
+  /** The core published a new CallView: render it. */
+  state: CallView;
+  /** The camera and microphone stream of the call (show it muted), or null when released. */
+  localStream: MediaStream | null;
+  /** The other side's stream (play it in a <video> or <audio> that is not muted), or null. */
+  remoteStream: MediaStream | null;
+  /** A contact came online, went busy or offline. */
+  presence: Presence;
+  /** An intent (call, accept, hangUp, ...) the core refused; nothing changed. */
+  refused: DuetProblem;
+  /** A server error not about a call, or a transport problem. */
+  error: DuetProblem;
+  /** The signaling connection's state. */
+  connection: ConnectionState;
+  /** The tone the core asked for ('none' stops it), for apps that play their own sounds. */
+  tone: Tone;
+}
+
+/** An Error from create() (and from intents after close()) with a stable code. */
+export interface DuetError extends Error {
+  code: ErrorCode | 'module' | 'unreachable' | 'timeout' | 'closed';
+}
+
+export declare class DuetClient {
+  private constructor();
+  /** Loads the core, gets the ICE servers, connects and signs in; resolves after auth:ok.
+   *  Rejects with a DuetError: 'unauthenticated' for a bad token, 'bad_value' for bad options. */
+  static create(options: DuetClientOptions): Promise<DuetClient>;
+
+  /** The signed-in user's id (from auth:ok). */
+  readonly userId: string;
+  /** The signed-in user's display name ('' when the server sent none). */
+  readonly displayName: string;
+  /** The last CallView (idle before the first call). */
+  readonly view: CallView;
+  readonly connection: ConnectionState;
+  /** The last presence of every contact that has one. */
+  readonly presence: Record<string, Presence['status']>;
+  readonly localStream: MediaStream | null;
+  readonly remoteStream: MediaStream | null;
+  /** The current call's RTCPeerConnection, for getStats(); do not change it. */
+  readonly peerConnection: RTCPeerConnection | null;
+  readonly iceServers: RTCIceServer[];
+
+  /** Returns a function that removes the listener. */
+  on<K extends keyof DuetClientEvents>(event: K, listener: (value: DuetClientEvents[K]) => void): () => void;
+  off<K extends keyof DuetClientEvents>(event: K, listener: (value: DuetClientEvents[K]) => void): void;
+
+  /** Calls a user; returns the new call id. A refusal comes as a 'refused' event. */
+  call(peerId: string, options?: { video?: boolean; peerName?: string }): string;
+  accept(options?: { audioOnly?: boolean }): void;
+  reject(): void;
+  hangUp(): void;
+  setMicrophone(on: boolean): void;
+  setCamera(on: boolean): void;
+  /** Lets tones play: call it from a user gesture (browsers block audio before one). */
+  unlockAudio(): Promise<void>;
+  /** Hangs up if in a call, closes everything and frees the core. */
+  close(): Promise<void>;
+}
+
+/** The default transport: a WebSocket that reconnects with backoff until close(). */
+export declare class WebSocketTransport implements Transport {
+  constructor(url: string | URL, options?: { minDelayMs?: number; maxDelayMs?: number; WebSocket?: typeof WebSocket });
+  readonly connected: boolean;
+  send(text: string): boolean;
+  close(): void;
+  onmessage: ((text: string) => void) | null;
+  onopen: (() => void) | null;
+  onclose: ((info: TransportCloseInfo) => void) | null;
+}
+
+/** Loads duet-core once per URL. Without a URL: the module packaged beside the SDK, else
+ *  /duet/duet-core.mjs on the page's origin. */
+export declare function loadModule(url?: string | URL): Promise<DuetCore>;
+
+/** The core's media problem for a getUserMedia rejection, from its DOMException name. */
+export declare function mediaProblemOf(error: unknown): Exclude<MediaProblem, 'none'>;
