@@ -1,0 +1,263 @@
+// What the call UI shows for a CallView (docs/core.md, "The view"). The SDK publishes a view
+// after every change; this turns it into a plain description (which screen, which words as
+// locale keys, which controls) that the screens render. Pure, and tested in
+// tests/app/call-model.test.mjs with views in the core's JSON form.
+
+/**
+ * @typedef {object} CallView
+ * @property {'idle'|'outgoing'|'incoming'|'connecting'|'active'|'ended'} state
+ * @property {string | null} callId
+ * @property {string | null} peer
+ * @property {string | null} peerName
+ * @property {'outgoing'|'incoming'} direction
+ * @property {'audio'|'video'} callType
+ * @property {'none'|'connecting'|'connected'|'reconnecting'} connection
+ * @property {boolean} ringing
+ * @property {boolean} microphoneOn
+ * @property {boolean} cameraOn
+ * @property {boolean} remoteAudioMuted
+ * @property {boolean} remoteVideoMuted
+ * @property {number | null} startedAt
+ * @property {number | null} endedAt
+ * @property {string | null} endReason
+ * @property {'none'|'denied'|'not_found'|'in_use'|'other'} mediaProblem
+ * @property {'audio'|'video'} mediaProblemKind
+ * @property {string | null} serverError
+ */
+
+/** @typedef {import('./errors.mjs').Message} Message */
+
+import { serverErrorMessage } from './errors.mjs';
+
+/** A view with nothing going on: what the page assumes before the SDK has said anything. */
+/** @type {CallView} */
+export const IDLE_VIEW = Object.freeze({
+  state: 'idle', callId: null, peer: null, peerName: null, direction: 'outgoing',
+  callType: 'audio', connection: 'none', ringing: false, microphoneOn: true, cameraOn: true,
+  remoteAudioMuted: false, remoteVideoMuted: false, startedAt: null, endedAt: null,
+  endReason: null, mediaProblem: 'none', mediaProblemKind: 'audio', serverError: null,
+});
+
+/**
+ * Which part of the page a view belongs on.
+ * - `none`: no call (idle)
+ * - `incoming`: the incoming-call dialog
+ * - `call`: the call screen (outgoing, connecting, active)
+ * - `ended`: the ended notice
+ * @param {CallView} view
+ * @returns {'none' | 'incoming' | 'call' | 'ended'}
+ */
+export function callPhase(view) {
+  switch (view?.state) {
+    case 'incoming': return 'incoming';
+    case 'outgoing':
+    case 'connecting':
+    case 'active': return 'call';
+    case 'ended': return 'ended';
+    default: return 'none';
+  }
+}
+
+/**
+ * The name to show for the other person.
+ * @param {CallView} view
+ * @returns {string}
+ */
+export function peerLabel(view) {
+  return view.peerName || view.peer || '?';
+}
+
+/**
+ * The status line under the name on the call screen (and what the live region says).
+ * @param {CallView} view
+ * @returns {Message | null}
+ */
+export function statusMessage(view) {
+  const name = peerLabel(view);
+  switch (view.state) {
+    case 'outgoing': return view.ringing ? { key: 'call.ringing' } : { key: 'call.calling', params: { name } };
+    case 'connecting': return { key: 'call.connecting' };
+    case 'active':
+      if (view.connection === 'reconnecting') return { key: 'call.reconnecting' };
+      if (view.connection === 'connected') return { key: 'call.connected' };
+      return { key: 'call.connecting' };
+    default: return null;
+  }
+}
+
+/** The locale key of every media problem, by problem and device. */
+export const MEDIA_PROBLEM_KEYS = Object.freeze({
+  denied: { audio: 'media.denied.audio', video: 'media.denied.video' },
+  not_found: { audio: 'media.notFound.audio', video: 'media.notFound.video' },
+  in_use: { audio: 'media.inUse.audio', video: 'media.inUse.video' },
+  other: { audio: 'media.other.audio', video: 'media.other.video' },
+});
+
+/**
+ * Which device failed and what to do about it, or null when the devices are fine.
+ * @param {CallView} view
+ * @returns {Message | null}
+ */
+export function mediaProblemMessage(view) {
+  if (!view || view.mediaProblem === 'none' || !view.mediaProblem) return null;
+  const byKind = MEDIA_PROBLEM_KEYS[view.mediaProblem] ?? MEDIA_PROBLEM_KEYS.other;
+  return { key: byKind[view.mediaProblemKind === 'video' ? 'video' : 'audio'] };
+}
+
+/**
+ * The headline of the ended notice, in words, from this user's side: a caller's timeout is
+ * "no answer", a callee's is a missed call; a callee whose caller gave up missed the call.
+ * @param {CallView} view
+ * @returns {Message}
+ */
+export function endReasonMessage(view) {
+  const outgoing = view.direction === 'outgoing';
+  const name = peerLabel(view);
+  switch (view.endReason) {
+    case 'hangup': return { key: 'ended.hangup' };
+    case 'cancelled': return outgoing ? { key: 'ended.cancelled' } : { key: 'ended.missed' };
+    case 'rejected': return outgoing ? { key: 'ended.rejected' } : { key: 'ended.youDeclined' };
+    case 'busy': return { key: 'ended.busy' };
+    case 'timeout': return outgoing ? { key: 'ended.timeout' } : { key: 'ended.missed' };
+    case 'failed': return { key: 'ended.failed' };
+    case 'media_unavailable':
+      if (view.mediaProblem !== 'none') {
+        return { key: view.mediaProblemKind === 'video' ? 'ended.mediaUnavailable.video' : 'ended.mediaUnavailable.audio' };
+      }
+      return { key: 'ended.peerMediaUnavailable', params: { name } };
+    case 'connection_lost': return { key: 'ended.connectionLost' };
+    case 'answered_elsewhere': return { key: 'ended.answeredElsewhere' };
+    case 'glare': return { key: 'ended.glare' };
+    default: return { key: 'ended.hangup' };
+  }
+}
+
+/**
+ * A second line for the ended notice, when one helps.
+ * @param {CallView} view
+ * @returns {Message | null}
+ */
+export function endDetailMessage(view) {
+  const server = serverErrorMessage(view.serverError);
+  if (server) return server;
+  if (view.endReason === 'busy') return { key: 'ended.busyDetail', params: { name: peerLabel(view) } };
+  if (view.endReason === 'failed') return { key: 'ended.failedDetail' };
+  return null;
+}
+
+/**
+ * Everything the ended notice needs.
+ * - `offerAudioOnly`: an outgoing video call that ended because only the camera could not
+ *   be used: offer to call again without it.
+ * - `offerCallAgain`: an outgoing call that did not get through for a reason that may pass.
+ * - `autoDismiss`: ordinary endings go away by themselves after a few seconds; a notice
+ *   that asks the user to do something (device help, a server refusal) stays until closed.
+ * @param {CallView} view
+ */
+export function describeEnded(view) {
+  const problem = mediaProblemMessage(view);
+  const outgoing = view.direction === 'outgoing';
+  const offerAudioOnly = outgoing && view.callType === 'video' && view.mediaProblem !== 'none' &&
+    view.mediaProblemKind === 'video';
+  const offerCallAgain = outgoing && !offerAudioOnly &&
+    ['timeout', 'busy', 'rejected', 'failed', 'connection_lost'].includes(String(view.endReason)) &&
+    view.serverError !== 'forbidden' && view.serverError !== 'not_found';
+  const detail = endDetailMessage(view);
+  const needsAction = problem !== null || (view.serverError !== null && view.serverError !== 'busy');
+  const duration = view.startedAt != null && view.endedAt != null
+    ? Math.max(0, Math.floor((view.endedAt - view.startedAt) / 1000)) : null;
+  return {
+    reason: endReasonMessage(view),
+    detail,
+    problem,
+    offerAudioOnly,
+    offerCallAgain,
+    autoDismiss: !needsAction,
+    /** whole seconds of an answered call, else null */
+    duration,
+  };
+}
+
+/**
+ * What the incoming-call dialog shows. After the camera failed on accept, the core puts the
+ * call back to ringing with `mediaProblem` set: then "accept without video" comes first.
+ * @param {CallView} view
+ */
+export function describeIncoming(view) {
+  const video = view.callType === 'video';
+  const problem = mediaProblemMessage(view);
+  return {
+    name: peerLabel(view),
+    video,
+    typeKey: video ? 'call.videoCall' : 'call.audioCall',
+    announce: { key: video ? 'incoming.announceVideo' : 'incoming.announceAudio', params: { name: peerLabel(view) } },
+    problem,
+    offerAudioOnly: video,
+    preferAudioOnly: video && problem !== null && view.mediaProblemKind === 'video',
+  };
+}
+
+/**
+ * What the live call screen shows.
+ * @param {CallView} view
+ */
+export function describeCall(view) {
+  const video = view.callType === 'video';
+  const active = view.state === 'active';
+  return {
+    name: peerLabel(view),
+    status: statusMessage(view),
+    video,
+    /** the hang-up button cancels a call that was not answered yet */
+    hangUpKey: view.state === 'outgoing' ? 'call.cancel' : 'call.hangUp',
+    showTimer: active && view.startedAt != null,
+    showCameraButton: video,
+    /** the remote picture is shown when there is one to show */
+    showRemoteVideo: video && active && !view.remoteVideoMuted,
+    showLocalVideo: video && view.cameraOn,
+    remoteMuted: (view.state === 'active' || view.state === 'connecting') && view.remoteAudioMuted,
+    remoteCameraOff: video && view.state === 'active' && view.remoteVideoMuted,
+    muted: !view.microphoneOn,
+    cameraOff: !view.cameraOn,
+  };
+}
+
+/**
+ * What the polite live region should say when the view changes from `before` to `after`,
+ * or null when nothing worth announcing changed (the timer ticking is not announced).
+ * Incoming calls are announced separately, assertively.
+ * @param {CallView | null} before
+ * @param {CallView} after
+ * @returns {Message | null}
+ */
+export function announcement(before, after) {
+  const same = before && before.callId === after.callId;
+  const name = peerLabel(after);
+  if (after.state === 'ended') {
+    if (same && before.state === 'ended') return null;
+    return endReasonMessage(after);
+  }
+  if (after.state === 'outgoing') {
+    if (!same || before.state !== 'outgoing') return { key: 'call.calling', params: { name } };
+    if (after.ringing && !before.ringing) return { key: 'call.ringing' };
+    return null;
+  }
+  if (after.state === 'connecting') {
+    return same && before.state === 'connecting' ? null : { key: 'call.connecting' };
+  }
+  if (after.state === 'active') {
+    if (!same || before.state !== 'active' || before.connection !== after.connection) {
+      if (after.connection === 'reconnecting') return { key: 'call.reconnecting' };
+      if (after.connection === 'connected') return { key: 'call.connectedTo', params: { name } };
+    }
+    if (same && before.state === 'active') {
+      if (after.remoteAudioMuted !== before.remoteAudioMuted) {
+        return after.remoteAudioMuted ? { key: 'call.remoteMuted', params: { name } } : { key: 'call.remoteUnmuted', params: { name } };
+      }
+      if (after.callType === 'video' && after.remoteVideoMuted !== before.remoteVideoMuted) {
+        return after.remoteVideoMuted ? { key: 'call.remoteCameraOff', params: { name } } : { key: 'call.remoteCameraOn', params: { name } };
+      }
+    }
+  }
+  return null;
+}

@@ -1,0 +1,202 @@
+// The call screen: outgoing ("<name> aranıyor..." then "Çalıyor…"), connecting, the call
+// itself, and the short notice after it ends. It is built once and updated in place for every
+// view the SDK publishes, so the <video> elements keep their streams and focus stays put.
+//
+// The remote <video> is never muted (a muted element plays no sound, and a muted remote video
+// reads zero audio level in the browser's stats); the local preview always is, and mirrored.
+// Audio calls show the person's initials instead of video; their sound still plays through
+// the remote <video>, which is only hidden.
+
+import { h, setText, show } from '../dom.mjs';
+import { describeCall, describeEnded } from '../call-model.mjs';
+import { formatDuration, formatTimer, initials } from '../format.mjs';
+import { icon } from '../icons.mjs';
+
+/** @typedef {import('../call-model.mjs').CallView} CallView */
+
+/** How long an ordinary ended notice stays before the page goes back (the brief's ~3 s). */
+export const ENDED_NOTICE_MS = 3000;
+
+/**
+ * @param {{ t: (key: string, params?: Record<string, string | number>) => string,
+ *           hangUp: () => void,
+ *           setMicrophone: (on: boolean) => void,
+ *           setCamera: (on: boolean) => void,
+ *           callAgain: (view: CallView, video: boolean) => void,
+ *           dismissed: (view: CallView) => void }} app
+ */
+export function createCallScreen(app) {
+  const remoteVideo = /** @type {HTMLVideoElement} */ (h('video', { class: 'remote-video', autoplay: true, playsinline: true, 'data-testid': 'remote-video' }));
+  const localVideo = /** @type {HTMLVideoElement} */ (h('video', { class: 'local-video', autoplay: true, playsinline: true, 'data-testid': 'local-video' }));
+  localVideo.muted = true; // the property, not only the attribute: the attribute alone is ignored by some browsers
+  localVideo.setAttribute('muted', '');
+  const avatarText = h('span');
+  const avatarEl = h('div', { class: 'avatar huge', 'aria-hidden': 'true' }, avatarText);
+  const name = h('h2', { id: 'call-name', class: 'call-name', tabindex: '-1', 'data-testid': 'call-peer' });
+  const status = h('p', { class: 'call-status', 'data-testid': 'call-connection' });
+  const timerLabel = h('span', { class: 'visually-hidden' });
+  const timerValue = h('span', { 'data-testid': 'call-timer' });
+  const timer = h('p', { class: 'call-timer' }, timerLabel, timerValue);
+  const remoteMuted = h('p', { class: 'indicator', 'data-tid': 'remote-muted' });
+  const remoteCameraOff = h('p', { class: 'indicator', 'data-tid': 'remote-camera-off' });
+  const selfMuted = h('p', { class: 'indicator self', 'data-tid': 'self-muted', 'aria-hidden': 'true' });
+  const playSound = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'btn primary play-sound', 'data-tid': 'play-sound', onclick: () => playRemote() }));
+  const mute = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', 'data-testid': 'mute-button', 'aria-pressed': 'false',
+    onclick: () => view && app.setMicrophone(!view.microphoneOn) }));
+  const camera = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', 'data-tid': 'camera-button', 'aria-pressed': 'false',
+    onclick: () => view && app.setCamera(!view.cameraOn) }));
+  const hangUp = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control hang-up', 'data-testid': 'hangup-button', onclick: () => app.hangUp() }));
+
+  const stage = h('div', { class: 'stage' }, remoteVideo, avatarEl, localVideo);
+  const info = h('div', { class: 'call-info' }, name, status, timer, remoteMuted, remoteCameraOff, selfMuted, playSound);
+  const controls = h('div', { class: 'controls', role: 'group' }, mute, camera, hangUp);
+  const live = h('div', { class: 'live' }, stage, info, controls);
+
+  const endedReason = h('h2', { id: 'call-ended-reason', class: 'ended-reason', tabindex: '-1', 'data-testid': 'call-ended-reason' });
+  const endedName = h('p', { class: 'ended-name' });
+  const endedDetail = h('p', { class: 'ended-detail', 'data-tid': 'call-ended-detail' });
+  const endedProblem = h('p', { class: 'problem', 'data-tid': 'media-problem' });
+  const audioOnly = h('button', { type: 'button', class: 'btn primary', 'data-tid': 'audio-only-retry', onclick: () => view && app.callAgain(view, false) });
+  const callAgain = h('button', { type: 'button', class: 'btn primary', 'data-tid': 'call-again', onclick: () => view && app.callAgain(view, view.callType === 'video') });
+  const close = h('button', { type: 'button', class: 'btn', 'data-testid': 'call-ended-close', onclick: () => dismiss() });
+  const ended = h('div', { class: 'call-ended card', 'data-tid': 'call-ended', 'aria-labelledby': 'call-ended-reason' },
+    h('div', { class: 'avatar large', 'aria-hidden': 'true' }, h('span')), endedReason, endedName, endedDetail, endedProblem,
+    h('div', { class: 'ended-actions' }, audioOnly, callAgain, close));
+
+  const el = h('section', { class: 'call-screen', 'data-tid': 'call-screen', 'aria-labelledby': 'call-name', hidden: true }, live, ended);
+
+  /** @type {CallView | null} */
+  let view = null;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  let ticker;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let dismissTimer;
+  /** @type {string | null} the call whose ended notice was put up (focus and timer are set once) */
+  let noticeCallId = null;
+  /** @type {string | null} the call whose ended notice was closed */
+  let dismissedCallId = null;
+
+  // Playback the browser blocks (no user gesture yet: a call answered on another tab's click)
+  // needs one press; other play() failures (a newer stream replaced this one) need nothing.
+  function playRemote() {
+    remoteVideo.play().then(() => show(playSound, false), (error) => {
+      if (error?.name === 'NotAllowedError') show(playSound, true);
+    });
+  }
+
+  function tick() {
+    if (view) setText(timerValue, formatTimer(view.startedAt, Date.now()));
+  }
+
+  function dismiss() {
+    clearTimeout(dismissTimer);
+    if (!view) return;
+    dismissedCallId = view.callId;
+    app.dismissed(view);
+  }
+
+  function render() {
+    if (!view) return;
+    const { t } = app;
+    const v = view;
+    el.dataset.state = v.state;
+    el.dataset.callType = v.callType;
+    el.dataset.connection = v.connection;
+    if (v.state === 'ended') {
+      const e = describeEnded(v);
+      const reason = t(e.reason.key, e.reason.params);
+      setText(endedReason, e.duration !== null && v.endReason === 'hangup'
+        ? t('ended.withDuration', { reason, duration: formatDuration(e.duration, t) }) : reason);
+      ended.dataset.reason = v.endReason ?? '';
+      setText(endedName, v.peerName || v.peer || '');
+      setText(/** @type {HTMLElement} */ (ended.querySelector('.avatar span')), initials(v.peerName || v.peer));
+      setText(endedDetail, e.detail ? t(e.detail.key, e.detail.params) : '');
+      show(endedDetail, e.detail !== null);
+      setText(endedProblem, e.problem ? t(e.problem.key, e.problem.params) : '');
+      show(endedProblem, e.problem !== null);
+      setText(audioOnly, t('ended.audioOnly'));
+      show(audioOnly, e.offerAudioOnly);
+      setText(callAgain, t('ended.callAgain'));
+      show(callAgain, e.offerCallAgain);
+      setText(close, t('ended.close'));
+      return;
+    }
+    const d = describeCall(v);
+    setText(name, d.name);
+    setText(avatarText, initials(d.name));
+    setText(status, d.status ? t(d.status.key, d.status.params) : '');
+    setText(timerLabel, `${t('call.duration')} `);
+    show(timer, d.showTimer);
+    if (d.showTimer) tick();
+    setText(remoteMuted, t('call.remoteMuted', { name: d.name }));
+    show(remoteMuted, d.remoteMuted);
+    setText(remoteCameraOff, t('call.remoteCameraOff', { name: d.name }));
+    show(remoteCameraOff, d.remoteCameraOff);
+    setText(selfMuted, t('call.youAreMuted'));
+    show(selfMuted, d.muted);
+    setText(playSound, t('call.enableSound'));
+    stage.classList.toggle('video', d.video);
+    stage.classList.toggle('show-remote', d.showRemoteVideo);
+    stage.classList.toggle('show-local', d.showLocalVideo);
+    stage.classList.toggle('preview', d.video && v.state !== 'active');
+    localVideo.setAttribute('aria-label', t('call.localVideo'));
+    remoteVideo.setAttribute('aria-label', t('call.remoteVideo', { name: d.name }));
+
+    mute.replaceChildren(icon(d.muted ? 'micOff' : 'mic'), h('span', { text: t('call.mute') }));
+    mute.setAttribute('aria-pressed', String(d.muted));
+    camera.replaceChildren(icon(d.cameraOff ? 'videoOff' : 'video'), h('span', { text: t('call.camera') }));
+    camera.setAttribute('aria-pressed', String(d.cameraOff));
+    show(camera, d.showCameraButton);
+    hangUp.replaceChildren(icon('hangUp'), h('span', { text: t(d.hangUpKey) }));
+    hangUp.dataset.action = v.state === 'outgoing' ? 'cancel' : 'hangup';
+    controls.setAttribute('aria-label', t('call.controls'));
+  }
+
+  return {
+    el,
+    render,
+    /** @param {MediaStream | null} stream */
+    setLocalStream(stream) {
+      localVideo.srcObject = stream;
+    },
+    /** @param {MediaStream | null} stream */
+    setRemoteStream(stream) {
+      remoteVideo.srcObject = stream;
+      if (stream) playRemote();
+      else show(playSound, false);
+    },
+    /**
+     * Shows the view; returns whether the call screen is up (the page makes the rest inert).
+     * @param {CallView} next
+     * @returns {boolean}
+     */
+    update(next) {
+      const before = view;
+      view = next;
+      const isLive = next.state === 'outgoing' || next.state === 'connecting' || next.state === 'active';
+      const isEnded = next.state === 'ended' && next.callId !== null && next.callId !== dismissedCallId;
+      const visible = isLive || isEnded;
+      const wasVisible = !el.hidden;
+      show(el, visible);
+      live.hidden = !isLive;
+      show(ended, isEnded);
+      clearInterval(ticker);
+      if (next.state === 'active' && next.startedAt != null) ticker = setInterval(tick, 1000);
+      render();
+      if (isLive && (!wasVisible || before?.callId !== next.callId || before?.state === 'ended')) {
+        hangUp.focus();
+      }
+      if (isEnded && noticeCallId !== next.callId) {
+        noticeCallId = next.callId;
+        clearTimeout(dismissTimer);
+        const first = [audioOnly, callAgain].find((b) => !b.hidden) ?? close;
+        first.focus();
+        if (describeEnded(next).autoDismiss) dismissTimer = setTimeout(dismiss, ENDED_NOTICE_MS);
+      }
+      if (!isEnded) clearTimeout(dismissTimer);
+      return visible;
+    },
+    /** Closes the ended notice now (the page's own "back"). */
+    dismiss,
+  };
+}
