@@ -26,6 +26,21 @@
 // Latency is one-way, send to receive, on this process's steady clock: the send time travels
 // inside the candidate line (its foundation field), which every server relays untouched.
 //
+// Options of `run` (defaults in parentheses):
+//   connecting   --path (/api/socket, or the Engine.IO path for sio) --first-user K (0; even)
+//                --src-base A (127.0.1.1) --src-count N (32) --per-src-rate R (180/s)
+//                --per-src-burst B (300) --max-pending N (256 handshakes at once)
+//                --connect-timeout S (15) --connect-phase S (120) --retries N (2)
+//                --stall S (0: off; stop opening connections when none succeeded for S s)
+//   measuring    --server-pid PID (RSS and CPU from /proc) --gc-signal 1 (SIGUSR2 before each
+//                RSS sample) --settle S (3) --warmup S (2) --window W (1) --rate R (5000)
+//                --noisy-cpu C (0.25) --noisy-retries N (2): a window in which other processes
+//                used more than C cores is measured again, at most N times
+//   sending      --cap-rate R (0: none; messages/s per connection) --cap-burst B (20)
+//   holding      --hold-file F --hold-timeout S (120)
+//   debugging    --busy-poll 1 (spin instead of sleeping) --dump PATH (every latency of the
+//                last window) --tag T (copied into the JSON)
+//
 // One thread, one io_context: pin it to a core of its own (taskset) so it does not compete
 // with the server it measures.
 #include <netinet/in.h>
