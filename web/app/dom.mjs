@@ -69,8 +69,9 @@ export function setText(el, text) {
 }
 
 /**
- * Shows or hides an element; a hidden element also gives up its `data-testid`, so that
- * tests never find two elements for one id (one visible, one hidden).
+ * Shows or hides an element. Elements whose test id may occur twice in the page (the media
+ * problem in the incoming dialog and in the ended notice) carry it as `data-tid`, and have
+ * `data-testid` only while shown, so tests never find two elements for one id.
  * @param {HTMLElement} el
  * @param {boolean} visible
  */
@@ -81,6 +82,8 @@ export function show(el, visible) {
     if (visible) el.setAttribute('data-testid', id);
     else el.removeAttribute('data-testid');
   }
+  // Hiding a part hides what is inside it too; showing it again is its render's business.
+  if (!visible) for (const inner of el.querySelectorAll('[data-tid]')) inner.removeAttribute('data-testid');
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import { createApi } from './api.mjs';
 import { announcement, callPhase, describeIncoming, IDLE_VIEW, peerLabel } from './call-model.mjs';
-import { h, setText } from './dom.mjs';
+import { announce, h, setText } from './dom.mjs';
 import { commonError, refusedMessage } from './errors.mjs';
 import { formatLocale, otherParty, presenceOf } from './format.mjs';
 import { createTranslator, LANG_STORAGE_KEY, loadDictionary, pickLanguage, translateStatic } from './i18n.mjs';
@@ -442,6 +442,12 @@ function onView(view) {
   state.view = view;
   const phaseBefore = callPhase(before);
   const phase = callPhase(view);
+  // A call that starts while nothing was up (an incoming one, or one dialed from elsewhere):
+  // remember where focus was, to put it back when the call is over.
+  if ((phase === 'incoming' || phase === 'call') && (phaseBefore === 'none' || phaseBefore === 'ended') && !state.returnFocus) {
+    const active = document.activeElement;
+    if (active && active !== document.body && !callScreen.el.contains(active)) state.returnFocus = active;
+  }
 
   incomingDialog.update(view);
   const up = callScreen.update(view);
@@ -493,12 +499,6 @@ function afterCall() {
     refreshMissedCount();
     state.history.calls = null; // read again when the tab opens
   }
-}
-
-/** @param {HTMLElement} region @param {string} text */
-function announce(region, text) {
-  region.textContent = '';
-  setTimeout(() => { region.textContent = text; }, 60);
 }
 
 // ----- intents ---------------------------------------------------------------------------------

@@ -84,6 +84,37 @@ export function createCallScreen(app) {
     });
   }
 
+  // Whether the other side sends a picture at all. A callee who answered a video call without
+  // the camera sends no video, and the view's remoteVideoMuted does not say so (it follows only
+  // call:media); a receiving track gets no packets and stays `muted`. Without a picture the
+  // stage shows the person's initials instead of a black rectangle.
+  /** @type {MediaStream | null} */
+  let watched = null;
+  function updateRemotePicture() {
+    const track = watched?.getVideoTracks()[0];
+    const picture = Boolean(track && track.readyState === 'live' && !track.muted);
+    stage.classList.toggle('no-picture', !picture);
+  }
+  /** @param {MediaStreamTrack} track */
+  function watchTrack(track) {
+    track.addEventListener('mute', updateRemotePicture);
+    track.addEventListener('unmute', updateRemotePicture);
+    track.addEventListener('ended', updateRemotePicture);
+  }
+  /** @param {MediaStream | null} stream */
+  function watchRemotePicture(stream) {
+    if (stream === watched) return updateRemotePicture();
+    watched = stream;
+    if (stream) {
+      stream.getVideoTracks().forEach(watchTrack);
+      stream.addEventListener('addtrack', (event) => {
+        if (stream === watched && event.track.kind === 'video') watchTrack(event.track);
+        updateRemotePicture();
+      });
+    }
+    updateRemotePicture();
+  }
+
   function tick() {
     if (view) setText(timerValue, formatTimer(view.startedAt, Date.now()));
   }
@@ -162,6 +193,7 @@ export function createCallScreen(app) {
     /** @param {MediaStream | null} stream */
     setRemoteStream(stream) {
       remoteVideo.srcObject = stream;
+      watchRemotePicture(stream);
       if (stream) playRemote();
       else show(playSound, false);
     },
@@ -178,7 +210,7 @@ export function createCallScreen(app) {
       const visible = isLive || isEnded;
       const wasVisible = !el.hidden;
       show(el, visible);
-      live.hidden = !isLive;
+      show(live, isLive);
       show(ended, isEnded);
       clearInterval(ticker);
       if (next.state === 'active' && next.startedAt != null) ticker = setInterval(tick, 1000);

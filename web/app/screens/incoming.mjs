@@ -84,6 +84,8 @@ export function createIncomingDialog(app) {
       const before = view;
       view = next;
       if (next.state !== 'incoming') {
+        show(problem, false);
+        show(acceptAudio, false);
         if (dialog.open) {
           dialog.close();
           if (next.state === 'idle' && returnFocus instanceof HTMLElement && returnFocus.isConnected) returnFocus.focus();
