@@ -32,6 +32,8 @@ const CONTACTS_POLL_MS = 30_000;
 /** The server records a call's end when its message arrives; read history a moment later. */
 const AFTER_CALL_REFRESH_MS = 800;
 const TOAST_MS = 7000;
+/** How long a call placed while the client is still connecting waits for it. */
+const CLIENT_WAIT_MS = 10_000;
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -201,6 +203,8 @@ function renderChrome() {
   badge.dataset.count = String(count);
   setText(badgeText, count > 0 ? t('nav.missedBadge', { count }) : '');
 
+  // For end-to-end tests (and styles): whether calls can be placed now.
+  document.documentElement.dataset.connection = state.connection;
   const bannerKey = !signedIn ? null
     : state.connection === 'offline' || state.connection === 'reconnecting' ? 'app.offline'
       : state.connection === 'unavailable' ? 'app.callsUnavailable' : null;
@@ -334,6 +338,7 @@ function signOut(message) {
   clearInterval(pollTimer);
   clearTimeout(reconnectTimer);
   if (client) Promise.resolve().then(() => client.close()).catch(() => {});
+  clientChanged(null);
   state.contacts = null;
   state.presence.clear();
   state.history = { calls: null, missed: [], more: false, loading: false, error: null };
@@ -410,6 +415,7 @@ async function connectClient(generation) {
     }
   });
   renderChrome();
+  clientChanged(client);
   // Presence that came with the sign-in, before these listeners were there.
   for (const [userId, status] of Object.entries(client.presence ?? {})) state.presence.set(userId, presenceOf(status));
   contactsScreen.render();
@@ -507,18 +513,47 @@ function afterCall() {
  * @param {'call' | 'accept' | 'reject' | 'hangUp' | 'microphone' | 'camera'} intent
  * @param {(client: any) => void} action
  */
-function intent(intent, action) {
+async function intent(intent, action) {
   state.lastIntent = intent;
-  if (!state.client) {
-    showToast({ key: 'app.callsUnavailable' });
+  // Right after sign-in the client may still be loading the core: a call waits for it a little.
+  const client = state.client ?? (intent === 'call' ? await whenClient(CLIENT_WAIT_MS) : null);
+  if (!client) {
+    if (state.me) showToast({ key: 'app.callsUnavailable' });
     return;
   }
   try {
-    action(state.client);
+    action(client);
   } catch (error) {
     console.warn('duet:', error);
     showToast(refusedMessage(/** @type {any} */ (error), intent));
   }
+}
+
+/** @type {Set<(client: any) => void>} */
+const clientWaiters = new Set();
+
+/**
+ * The client once it is connected, or null after `ms` (or at sign-out).
+ * @param {number} ms
+ * @returns {Promise<any>}
+ */
+function whenClient(ms) {
+  if (state.client) return Promise.resolve(state.client);
+  if (!state.me) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const done = (/** @type {any} */ client) => {
+      clearTimeout(timer);
+      clientWaiters.delete(done);
+      resolve(client);
+    };
+    const timer = setTimeout(() => done(null), ms);
+    clientWaiters.add(done);
+  });
+}
+
+/** @param {any} client */
+function clientChanged(client) {
+  for (const waiter of [...clientWaiters]) waiter(client);
 }
 
 /**
