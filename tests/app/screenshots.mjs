@@ -187,6 +187,30 @@ async function main() {
     await shot(p0, 'signin-expired-tr-phone');
     await anon.close();
 
+    // --- a new account through the form, in the dark scheme: add a contact, sign out ---
+    console.log('sign-up');
+    const fresh = await browser.newContext({ locale: 'tr-TR', viewport: PHONE, colorScheme: 'dark' });
+    const pf = await fresh.newPage(); watch(pf, 'fresh');
+    await pf.goto(BASE);
+    await pf.getByTestId('auth-switch').click();
+    await pf.getByTestId('auth-username').fill(`Fatma_${sfx}`);
+    await pf.getByTestId('auth-display-name').fill('Fatma Çelik');
+    await pf.getByTestId('auth-password').fill(PASSWORD);
+    await pf.getByTestId('auth-submit').click();
+    await pf.getByTestId('contacts-empty').waitFor();
+    check(await pf.getByTestId('me').textContent() === 'Fatma Çelik', 'signed up: display name in the header');
+    await pf.getByTestId('contact-add-input').fill('nobody_here');
+    await pf.getByTestId('contact-add-submit').click();
+    await pf.waitForFunction(() => document.querySelector('[data-testid="contact-add-message"]')?.textContent?.includes('kimse yok'));
+    await pf.getByTestId('contact-add-input').fill(burak.username.toUpperCase());
+    await pf.getByTestId('contact-add-input').press('Enter');
+    await pf.getByTestId(`pending-${burak.username}`).waitFor();
+    await shot(pf, 'contacts-dark-tr-phone');
+    await pf.getByTestId('sign-out').click();
+    await pf.getByTestId('auth-notice').waitFor();
+    check(await pf.evaluate(() => localStorage.getItem('duet.token')) === null, 'signed out: token forgotten');
+    await fresh.close();
+
     // --- Ayşe: contacts and history, Turkish ---
     console.log('contacts and history');
     const ctxA = await browser.newContext({ locale: 'tr-TR', viewport: DESKTOP, permissions: ['camera', 'microphone'] });
@@ -233,6 +257,16 @@ async function main() {
     await shot(phone, 'history-tr-phone');
     await phone.close();
 
+    // Remove asks first; "Vazgeç" keeps the contact and puts focus back.
+    await pa.getByTestId('nav-contacts').click();
+    await pa.getByTestId(`remove-${emre.username}`).click();
+    check(await focusedTestId(pa) === `remove-cancel-${emre.username}`, 'remove: focus on "Vazgeç"');
+    await shot(pa, 'contacts-remove-confirm-tr-desktop');
+    await pa.keyboard.press('Enter');
+    check(await focusedTestId(pa) === `remove-${emre.username}`, 'remove cancelled: focus back on the remove button');
+    await pa.getByTestId(`pending-withdraw-${deniz.username}`).click();
+    await pa.getByTestId(`pending-${deniz.username}`).waitFor({ state: 'detached' });
+
     // Accept Canan's request from the keyboard-reachable button.
     await pa.getByTestId('nav-contacts').click();
     await pa.getByTestId(`request-accept-${canan.username}`).click();
@@ -253,6 +287,7 @@ async function main() {
     await pb.getByTestId('incoming-dialog').waitFor();
     await pa.waitForFunction(() => document.querySelector('[data-testid="call-connection"]')?.textContent === 'Çalıyor…');
     await shot(pa, 'call-outgoing-video-tr-desktop');
+    check(await pa.getByTestId('play-sound').count() === 0, 'outgoing: no "turn on sound" button');
     check(await focusedTestId(pb) === 'incoming-accept', 'incoming: focus on Accept');
     await pb.keyboard.press('Escape');
     await pb.keyboard.press('Escape');

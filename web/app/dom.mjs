@@ -51,7 +51,7 @@ export function rebuild(container, build) {
   const active = document.activeElement;
   const key = active && container.contains(active)
     ? active.getAttribute('data-focus-key') ?? active.getAttribute('data-testid') : null;
-  container.replaceChildren(...build().filter((n) => n));
+  container.replaceChildren(.../** @type {Node[]} */ (build().filter((n) => n)));
   if (key) {
     const again = [...container.querySelectorAll('[data-focus-key],[data-testid]')].find(
       (el) => (el.getAttribute('data-focus-key') ?? el.getAttribute('data-testid')) === key);

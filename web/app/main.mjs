@@ -383,18 +383,23 @@ async function connectClient(generation) {
   reconnectDelay = 2000;
   state.client = client;
   state.connection = 'online';
-  client.on('state', (/** @type {CallView} */ view) => onView(view));
-  client.on('localStream', (/** @type {MediaStream | null} */ s) => callScreen.setLocalStream(s));
-  client.on('remoteStream', (/** @type {MediaStream | null} */ s) => callScreen.setRemoteStream(s));
-  client.on('presence', onPresence);
-  client.on('refused', (/** @type {{code: string, message: string}} */ r) => {
+  // A client that was let go (signed out, replaced) may still say things while it closes,
+  // such as the ended view of the call close() hangs up: only the current one is heard.
+  const mine = (/** @type {(value: any) => void} */ listener) => (/** @type {any} */ value) => {
+    if (state.client === client) listener(value);
+  };
+  client.on('state', mine((/** @type {CallView} */ view) => onView(view)));
+  client.on('localStream', mine((/** @type {MediaStream | null} */ s) => callScreen.setLocalStream(s)));
+  client.on('remoteStream', mine((/** @type {MediaStream | null} */ s) => callScreen.setRemoteStream(s)));
+  client.on('presence', mine(onPresence));
+  client.on('refused', mine((/** @type {{code: string, message: string}} */ r) => {
     console.info('duet: refused', r);
     showToast(refusedMessage(r, state.lastIntent));
-  });
-  client.on('error', (/** @type {any} */ error) => {
+  }));
+  client.on('error', mine((/** @type {any} */ error) => {
     if (error?.code === 'unauthenticated') signOut({ key: 'auth.expired' });
     else console.warn('duet:', error);
-  });
+  }));
   client.on('connection', (/** @type {string} */ c) => {
     if (state.client !== client) return;
     const wasDown = state.connection === 'reconnecting' || state.connection === 'offline';

@@ -40,7 +40,7 @@ export function createCallScreen(app) {
   const remoteMuted = h('p', { class: 'indicator', 'data-tid': 'remote-muted' });
   const remoteCameraOff = h('p', { class: 'indicator', 'data-tid': 'remote-camera-off' });
   const selfMuted = h('p', { class: 'indicator self', 'data-tid': 'self-muted', 'aria-hidden': 'true' });
-  const playSound = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'btn primary play-sound', 'data-tid': 'play-sound', onclick: () => playRemote() }));
+  const playSound = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'btn primary play-sound', 'data-tid': 'play-sound', hidden: true, onclick: () => playRemote() }));
   const mute = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', 'data-testid': 'mute-button', 'aria-pressed': 'false',
     onclick: () => view && app.setMicrophone(!view.microphoneOn) }));
   const camera = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', 'data-tid': 'camera-button', 'aria-pressed': 'false',
