@@ -90,6 +90,8 @@ export function createCallScreen(app) {
   // stage shows the person's initials instead of a black rectangle.
   /** @type {MediaStream | null} */
   let watched = null;
+  /** @type {WeakSet<MediaStreamTrack>} */
+  const watchedTracks = new WeakSet();
   function updateRemotePicture() {
     const track = watched?.getVideoTracks()[0];
     const picture = Boolean(track && track.readyState === 'live' && !track.muted);
@@ -97,21 +99,25 @@ export function createCallScreen(app) {
   }
   /** @param {MediaStreamTrack} track */
   function watchTrack(track) {
+    if (watchedTracks.has(track)) return;
+    watchedTracks.add(track);
     track.addEventListener('mute', updateRemotePicture);
     track.addEventListener('unmute', updateRemotePicture);
     track.addEventListener('ended', updateRemotePicture);
   }
   /** @param {MediaStream | null} stream */
   function watchRemotePicture(stream) {
-    if (stream === watched) return updateRemotePicture();
-    watched = stream;
-    if (stream) {
-      stream.getVideoTracks().forEach(watchTrack);
-      stream.addEventListener('addtrack', (event) => {
+    if (stream !== watched) {
+      watched = stream;
+      stream?.addEventListener('addtrack', (event) => {
         if (stream === watched && event.track.kind === 'video') watchTrack(event.track);
         updateRemotePicture();
       });
     }
+    // The SDK hands over the same stream again after each track it adds with addTrack(), which
+    // fires no 'addtrack': a video track that arrives after the audio one is only seen here.
+    // It is still muted then (no frames yet), so its 'unmute' is what shows the picture.
+    stream?.getVideoTracks().forEach(watchTrack);
     updateRemotePicture();
   }
 
