@@ -1,17 +1,17 @@
-// The Beast side of duet-server: a listener, an HTTP session per connection (REST, static
-// files, the upgrade to WebSocket) and a WebSocket session per signaling socket. Each async
-// step is a do_x / on_x pair. Everything runs on one io_context thread except password
+// The network side of duet-server: a listener, a Beast HTTP session per connection (REST,
+// static files, the upgrade to WebSocket) and a WebSocket session per signaling socket, which
+// speaks the frames of websocket.hpp itself. Each async step is a do_x / on_x pair. Everything runs on one io_context thread except password
 // hashing, which goes to `workers` and comes back with net::post.
 #include "server/server.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <deque>
+#include <array>
 #include <unordered_map>
 
 #include "server/api.hpp"
@@ -19,6 +19,7 @@
 #include "server/metrics.hpp"
 #include "server/rate_limit.hpp"
 #include "server/static_files.hpp"
+#include "server/websocket.hpp"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -34,6 +35,7 @@ constexpr std::size_t kBodyLimit = 16 * 1024;        // the largest REST body is
 constexpr std::size_t kHeaderLimit = 8 * 1024;
 constexpr auto kHttpTimeout = std::chrono::seconds(30);
 constexpr auto kTickEvery = std::chrono::milliseconds(250);  // the hub's deadlines are seconds
+constexpr auto kSweepEvery = std::chrono::seconds(5);        // silent and half-closed sockets
 constexpr auto kDrainFor = std::chrono::seconds(2);          // shutdown: time for close frames
 constexpr std::size_t kMaxQueued = 512;              // per socket: a client that stops reading
                                                      // is closed rather than buffered forever
@@ -86,6 +88,7 @@ struct Server::Impl {
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
   void do_tick();
+  void do_sweep();
   void stop();
 
   ConnId attach(const std::shared_ptr<WebSocketSession>& session);
@@ -102,85 +105,221 @@ struct Server::Impl {
   net::io_context io{1};
   tcp::acceptor acceptor{io};
   net::steady_timer ticker{io};
+  net::steady_timer sweeper{io};
   net::steady_timer accept_retry{io};
   net::signal_set signals{io, SIGINT, SIGTERM};
   net::thread_pool workers{2};
   std::unordered_map<ConnId, std::weak_ptr<WebSocketSession>> sockets;
   ConnId next_conn = 1;
+  // Every signaling socket reads into this one buffer and hands the frames on before the
+  // next read, which only one thread ever does.
+  std::vector<char> read_buffer = std::vector<char>(64 * 1024);
   bool stopping = false;
   std::vector<Mount> mounts;
 };
 
 // ----- WebSocket -----------------------------------------------------------------------------
 
+// One signaling socket after the upgrade, speaking websocket.hpp's wire format itself. It
+// reads only when the kernel says there is something to read, into the server's one shared
+// buffer, so an idle socket holds no buffer of its own and no pending read, only a wait.
+// Writes go straight to the socket and fall back to waiting only when the kernel's send
+// buffer is full; whatever queued meanwhile goes out in one gathered write.
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(tcp::socket&& socket, Server::Impl& server) : ws_(std::move(socket)), server_(server) {}
+  WebSocketSession(tcp::socket&& socket, Server::Impl& server) : socket_(std::move(socket)), server_(server) {}
 
-  void run(http::request<http::string_body> request) {
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "duet-server"); }));
-    ws_.read_message_max(kReadMessageMax);
-    ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+  // Answers a checked upgrade request with 101 and starts reading; `early` are bytes the
+  // client sent after its request, read along with it.
+  void start(std::string_view accept, std::string early) {
+    beast::error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) return finish();
+    std::string response =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Server: duet-server\r\nSec-WebSocket-Accept: ";
+    response.append(accept).append("\r\n\r\n");
+    queue_.push_back(Outgoing{{}, 0, std::move(response)});
+    last_heard_ = wall_now();
+    id_ = server_.attach(shared_from_this());
+    flush();
+    if (!early.empty()) take(early.data(), early.size());
+    // The kernel may hold bytes already; a wait would only see bytes that come later.
+    on_readable();
   }
 
-  void send(std::string text) {
-    if (closing_) return;
-    if (queue_.size() >= kMaxQueued) return close(kClosePolicy, "not reading its messages");
-    queue_.push_back(std::move(text));
-    if (queue_.size() == 1) do_write();
-  }
+  void send(std::string text) { send_frame(ws::Opcode::text, std::move(text)); }
 
-  void close(std::uint16_t code, std::string reason) {
-    if (closing_) return;
+  // Sends a close frame after what is queued; the socket closes when the client answers, or
+  // at the next sweep after kCloseWait.
+  void close(std::uint16_t code, std::string_view reason) {
+    if (closing_ || finished_) return;
+    send_frame(ws::Opcode::close, ws::close_payload(code, reason));
     closing_ = true;
-    close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason.substr(0, 120));
-    if (queue_.empty()) do_close();  // otherwise after the queued messages are out
+    closing_since_ = wall_now();
+    flush();
+  }
+
+  // Called every kSweepEvery: pings a client that has been silent, drops one that stays
+  // silent (its network is gone without a FIN), and gives up on an unanswered close.
+  void sweep(Millis now) {
+    if (finished_) return;
+    if (closing_) {
+      if (now - closing_since_ >= kCloseWait) finish();
+      return;
+    }
+    const Millis silent = now - last_heard_;
+    if (silent >= kDropAfterSilence) return finish();
+    if (silent >= kPingAfterSilence && !ping_sent_) {
+      ping_sent_ = true;
+      send_frame(ws::Opcode::ping, {});
+    }
   }
 
  private:
-  void on_accept(beast::error_code ec) {
-    if (ec) return;
-    id_ = server_.attach(shared_from_this());
-    do_read();
+  // A frame on its way out: its header and its payload, written together with writev.
+  struct Outgoing {
+    std::array<char, 10> head;
+    std::uint8_t head_size;
+    std::string body;
+  };
+
+  void send_frame(ws::Opcode op, std::string payload) {
+    if (closing_ || finished_) return;
+    if (queue_.size() - head_ >= kMaxQueued) return close(kClosePolicy, "not reading its messages");
+    Outgoing out{{}, 0, std::move(payload)};
+    out.head_size = static_cast<std::uint8_t>(ws::frame_header(op, out.body.size(), out.head.data()));
+    queue_.push_back(std::move(out));
+    flush();
   }
 
-  void do_read() { ws_.async_read(buffer_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this())); }
-
-  void on_read(beast::error_code ec, std::size_t) {
-    if (ec) return server_.detach(id_);
-    const std::string text = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
-    // An SDP may have grown the buffer; an idle socket should not keep that memory.
-    if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
-    server_.receive(id_, text);
-    do_read();
+  void on_readable() {
+    for (int round = 0; round < kReadsPerTurn; ++round) {
+      if (finished_ || reader_.done()) return;
+      beast::error_code ec;
+      std::vector<char>& buffer = server_.read_buffer;
+      const std::size_t n = socket_.read_some(net::buffer(buffer), ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) return wait_readable();
+      if (ec) return finish();  // the end of the stream, or a reset
+      take(buffer.data(), n);
+    }
+    // More may be waiting; the other sockets get a turn first.
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable(); });
   }
 
-  void do_write() {
-    ws_.text(true);
-    ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+  void wait_readable() {
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->on_readable();
+    });
   }
 
-  void on_write(beast::error_code ec, std::size_t) {
-    if (ec) return;  // the read side sees the same failure and detaches
-    queue_.pop_front();
-    if (!queue_.empty()) return do_write();
-    if (closing_) do_close();
+  void take(char* bytes, std::size_t size) {
+    last_heard_ = wall_now();
+    ping_sent_ = false;
+    reader_.feed(bytes, size, [this](const ws::Event& e) { on_event(e); });
   }
 
-  void do_close() {
-    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {});
+  void on_event(const ws::Event& e) {
+    using Kind = ws::Event::Kind;
+    switch (e.kind) {
+      case Kind::message:
+        if (!closing_ && !finished_) server_.receive(id_, e.data);
+        return;
+      case Kind::ping:
+        return send_frame(ws::Opcode::pong, std::string(e.data));
+      case Kind::pong:
+        return;
+      case Kind::close:
+        // Echo the client's code (none if it gave none); the socket closes once that is out.
+        if (!closing_ && !finished_) {
+          send_frame(ws::Opcode::close, e.code == ws::kNoStatus ? std::string() : ws::close_payload(e.code, {}));
+          closing_ = true;
+          closing_since_ = wall_now();
+        }
+        return flush();
+      case Kind::fail:
+        close(e.code, e.data);
+        return flush();
+    }
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
-  beast::flat_buffer buffer_;
-  std::deque<std::string> queue_;
+  // Writes what is queued, as far as the kernel takes it without blocking.
+  void flush() {
+    while (!finished_ && !waiting_to_write_ && head_ < queue_.size()) {
+      std::array<net::const_buffer, 2 * kFramesPerWrite> buffers{};
+      std::size_t count = 0;
+      std::size_t skip = sent_;
+      auto add = [&](const char* p, std::size_t size) {
+        if (skip >= size) {
+          skip -= size;
+          return;
+        }
+        buffers[count++] = net::const_buffer(p + skip, size - skip);
+        skip = 0;
+      };
+      for (std::size_t i = head_; i < queue_.size() && i - head_ < kFramesPerWrite; ++i) {
+        add(queue_[i].head.data(), queue_[i].head_size);
+        add(queue_[i].body.data(), queue_[i].body.size());
+      }
+      beast::error_code ec;
+      const std::size_t n = socket_.write_some(buffers, ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) return wait_writable();
+      if (ec) return finish();
+      sent_ += n;
+      while (head_ < queue_.size() && sent_ >= queue_[head_].head_size + queue_[head_].body.size()) {
+        sent_ -= queue_[head_].head_size + queue_[head_].body.size();
+        ++head_;
+      }
+    }
+    if (finished_ || head_ < queue_.size()) return;
+    // Drained: an idle socket keeps no queue memory.
+    std::vector<Outgoing>().swap(queue_);
+    head_ = 0;
+    sent_ = 0;
+    // Our close frame is out and the client's came in (or it broke the protocol): done.
+    if (closing_ && reader_.done()) finish();
+  }
+
+  void wait_writable() {
+    waiting_to_write_ = true;
+    socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+      self->waiting_to_write_ = false;
+      if (!ec) self->flush();
+    });
+  }
+
+  // Closes the socket (which cancels its waits) and tells the hub, from a fresh handler so
+  // the hub is never re-entered from inside one of its own actions.
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    std::vector<Outgoing>().swap(queue_);
+    head_ = 0;
+    net::post(server_.io, [self = shared_from_this()] { self->server_.detach(self->id_); });
+  }
+
+  static constexpr int kReadsPerTurn = 4;
+  static constexpr std::size_t kFramesPerWrite = 16;
+  static constexpr Millis kCloseWait = 5'000;
+  static constexpr Millis kPingAfterSilence = 45'000;
+  static constexpr Millis kDropAfterSilence = 90'000;
+
+  tcp::socket socket_;
   Server::Impl& server_;
+  ws::FrameReader reader_{kReadMessageMax};
+  std::vector<Outgoing> queue_;
+  std::size_t head_ = 0;  // queue_[head_] is the next frame to write
+  std::size_t sent_ = 0;  // bytes of queue_[head_] already written
   ConnId id_ = kNoConn;
-  bool closing_ = false;
-  websocket::close_reason close_reason_;
+  Millis last_heard_ = 0;
+  Millis closing_since_ = 0;
+  bool closing_ = false;  // our close frame is queued: nothing more is sent
+  bool finished_ = false;
+  bool waiting_to_write_ = false;
+  bool ping_sent_ = false;
 };
 
 // ----- HTTP ----------------------------------------------------------------------------------
@@ -222,8 +361,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         full.headers.emplace_back("Retry-After", "5");
         return reply(full, request.version(), false);
       }
+      if (request[http::field::sec_websocket_version] != "13") {
+        Response wrong = error_response(make_error(ErrorCode::bad_value, "only WebSocket version 13 is spoken here"));
+        wrong.status = 426;
+        wrong.headers.emplace_back("Sec-WebSocket-Version", "13");
+        return reply(wrong, request.version(), false);
+      }
+      const std::string_view key = request[http::field::sec_websocket_key];
+      if (!ws::valid_key(key)) {
+        return reply(error_response(make_error(ErrorCode::bad_value, "Sec-WebSocket-Key is missing or not 16 bytes of base64")),
+                     request.version(), false);
+      }
       stream_.expires_never();
-      std::make_shared<WebSocketSession>(stream_.release_socket(), server_)->run(std::move(request));
+      std::string early = beast::buffers_to_string(buffer_.data());
+      std::make_shared<WebSocketSession>(stream_.release_socket(), server_)->start(ws::accept_key(key), std::move(early));
       return;
     }
     const bool api = path.rfind("/api/", 0) == 0 || path == "/healthz" || path == "/metrics";
@@ -339,6 +490,8 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     return;
   }
   beast::error_code peer_ec;
+  // Signaling messages are small and each one is somebody waiting: no Nagle delay.
+  socket.set_option(tcp::no_delay(true), peer_ec);
   const auto peer = socket.remote_endpoint(peer_ec);
   std::string remote = peer_ec ? std::string() : peer.address().to_string();
   if (connection_limiter.allow(remote, wall_now())) {
@@ -356,6 +509,19 @@ void Server::Impl::do_tick() {
   });
 }
 
+void Server::Impl::do_sweep() {
+  sweeper.expires_after(kSweepEvery);
+  sweeper.async_wait([this](beast::error_code ec) {
+    if (ec || stopping) return;
+    const Millis now = wall_now();
+    // Safe to walk: a socket the sweep finishes leaves `sockets` later, in a posted detach.
+    for (auto& [conn, session] : sockets) {
+      if (auto s = session.lock()) s->sweep(now);
+    }
+    do_sweep();
+  });
+}
+
 ConnId Server::Impl::attach(const std::shared_ptr<WebSocketSession>& session) {
   const ConnId id = next_conn++;
   sockets.emplace(id, session);
@@ -368,6 +534,8 @@ void Server::Impl::receive(ConnId conn, std::string_view text) { apply(hub.recei
 void Server::Impl::detach(ConnId conn) {
   if (sockets.erase(conn) == 0) return;
   apply(hub.closed(conn, wall_now()));
+  // Shutting down, and the last client has answered the close: no need to wait out kDrainFor.
+  if (stopping && sockets.empty()) io.stop();
 }
 
 void Server::Impl::apply(Actions actions) {
@@ -390,6 +558,7 @@ void Server::Impl::stop() {
   beast::error_code ec;
   acceptor.close(ec);
   ticker.cancel();
+  sweeper.cancel();
   accept_retry.cancel();
   apply(hub.drain());
   if (sockets.empty()) return io.stop();
@@ -430,6 +599,7 @@ void Server::run() {
   });
   i.do_accept();
   i.do_tick();
+  i.do_sweep();
   i.io.run();
 }
 

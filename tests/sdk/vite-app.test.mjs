@@ -159,7 +159,7 @@ describe('@duet/sdk in a Vite 7 app', () => {
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'duet-sdk-vite-check', private: true, type: 'module' }));
     fs.writeFileSync(path.join(app, 'index.html'), INDEX_HTML);
     fs.writeFileSync(path.join(app, 'main.js'), MAIN_JS);
-    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', 'vite@7', 'typescript@5', tarball],
+    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', 'vite@7.3.8', 'typescript@5.9.3', tarball],
       { cwd: app, limitMs: INSTALL_LIMIT_MS });
     installed = true;
   }, { timeout: PACK_LIMIT_MS + INSTALL_LIMIT_MS + 10_000 });

@@ -103,73 +103,18 @@ fi
 SMALL=$(( SMALL / 2 * 2 )); LARGE=$(( LARGE / 2 * 2 ))
 
 # ----- build --------------------------------------------------------------------------------
-# duet-server and duet_loadgen from the native preset when the root CMakeLists.txt defines them;
-# whichever it does not yet define is compiled here with g++ and the preset's flags.
+# Both come from the native preset (tools/loadgen is part of the root CMakeLists.txt).
 mkdir -p build/bench
-ninja_has() {
-  [ -f build/native/build.ninja ] && command -v ninja >/dev/null &&
-    ninja -C build/native -t targets all 2>/dev/null | grep -q "^$1: "
-}
-ninja_path() {  # a target in a subdirectory has a phony alias; a top-level one is its own output
-  local alias
-  alias=$(sed -n "s/^build $1: phony //p" build/native/build.ninja)
-  echo "$root/build/native/${alias:-$1}"
-}
-if { grep -q 'add_executable(duet-server' CMakeLists.txt && ! ninja_has duet-server; } ||
-   { grep -q 'tools/loadgen' CMakeLists.txt && ! ninja_has duet_loadgen; }; then
+if [ ! -f build/native/build.ninja ] && [ ! -f build/native/Makefile ]; then
   say "configuring the native preset (cmake --preset native; log: build/bench/configure.log)"
   cmake --preset native >build/bench/configure.log 2>&1 || fail "cmake --preset native failed; see build/bench/configure.log"
 fi
-targets=()
-ninja_has duet-server && targets+=(duet-server)
-ninja_has duet_loadgen && targets+=(duet_loadgen)
-if [ ${#targets[@]} -gt 0 ]; then
-  say "building ${targets[*]} (cmake --build --preset native; log: build/bench/build.log)"
-  run_bg cmake --build --preset native --target "${targets[@]}" --parallel 2 >build/bench/build.log 2>&1 ||
-    fail "the build failed; see build/bench/build.log"
-fi
-server_bin=""; loadgen_bin=""
-ninja_has duet-server && server_bin=$(ninja_path duet-server)
-ninja_has duet_loadgen && loadgen_bin=$(ninja_path duet_loadgen)
-built_by="duet-server by $([ -n "$server_bin" ] && echo cmake || echo g++), duet_loadgen by $([ -n "$loadgen_bin" ] && echo cmake || echo g++)"
-if [ -z "$server_bin" ] || [ -z "$loadgen_bin" ]; then
-  say "not CMake targets yet: $([ -z "$server_bin" ] && echo duet-server) $([ -z "$loadgen_bin" ] && echo duet_loadgen); compiling with g++ into build/bench"
-  obj=build/bench/obj; mkdir -p "$obj"
-  flags=(-std=c++20 -O2 -g -DNDEBUG -pthread -Iinclude -Isrc)
-  sources=(src/core/*.cpp src/server/store.cpp src/server/tokens.cpp)
-  [ -z "$server_bin" ] && sources+=(src/server/*.cpp)
-  [ -z "$loadgen_bin" ] && sources+=(tools/loadgen/loadgen.cpp)
-  # A changed header rebuilds everything; a changed source, its object.
-  stale_headers=yes
-  [ -f build/bench/.headers-stamp ] && stale_headers=$(find include src -name '*.hpp' -newer build/bench/.headers-stamp | head -n 1)
-  jobs=()
-  for src in $(printf '%s\n' "${sources[@]}" | sort -u); do
-    o="$obj/$(echo "$src" | tr / _).o"
-    if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ -n "$stale_headers" ]; then jobs+=("$src"); fi
-  done
-  if [ ${#jobs[@]} -gt 0 ]; then
-    say "compiling ${#jobs[@]} file(s) (log: build/bench/build.log)"
-    printf '%s\n' "${jobs[@]}" >build/bench/jobs.txt
-    run_bg xargs -a build/bench/jobs.txt -P 2 -I{} sh -c 'g++ "$@" -c {} -o build/bench/obj/$(echo {} | tr / _).o' _ "${flags[@]}" \
-      >build/bench/build.log 2>&1 || fail "compiling failed; see build/bench/build.log"
-    touch build/bench/.headers-stamp
-  fi
-  core_objs=()
-  for src in src/core/*.cpp; do core_objs+=("$obj/$(echo "$src" | tr / _).o"); done
-  if [ -z "$server_bin" ]; then
-    server_objs=()
-    for src in src/server/*.cpp; do server_objs+=("$obj/$(echo "$src" | tr / _).o"); done
-    g++ -pthread -o build/bench/duet-server "${core_objs[@]}" "${server_objs[@]}" -lsqlite3 -lsodium -lcrypto \
-      >>build/bench/build.log 2>&1 || fail "linking duet-server failed; see build/bench/build.log"
-    server_bin="$root/build/bench/duet-server"
-  fi
-  if [ -z "$loadgen_bin" ]; then
-    g++ -pthread -o build/bench/duet_loadgen "$obj/tools_loadgen_loadgen.cpp.o" "$obj/src_server_store.cpp.o" \
-      "$obj/src_server_tokens.cpp.o" "${core_objs[@]}" -lsqlite3 -lsodium -lcrypto \
-      >>build/bench/build.log 2>&1 || fail "linking duet_loadgen failed; see build/bench/build.log"
-    loadgen_bin="$root/build/bench/duet_loadgen"
-  fi
-fi
+say "building duet-server and duet_loadgen (cmake --build --preset native; log: build/bench/build.log)"
+run_bg cmake --build --preset native --target duet-server duet_loadgen --parallel 2 >build/bench/build.log 2>&1 ||
+  fail "the build failed; see build/bench/build.log"
+server_bin="$root/build/native/duet-server"
+loadgen_bin="$root/build/native/tools/loadgen/duet_loadgen"
+built_by="cmake --preset native"
 [ -x "$server_bin" ] && [ -x "$loadgen_bin" ] || fail "no duet-server or duet_loadgen binary after the build"
 if [ "$SKIP_SIO" != 1 ] && [ ! -d node_modules/socket.io ]; then
   say "npm install (socket.io for the relay)"
