@@ -441,12 +441,14 @@ export function rawHttp(server, request, timeoutMs = 3000) {
 }
 
 // A minimal RFC 6455 client for frames Node's WebSocket will not send (a text frame with
-// invalid UTF-8). Collects the server's text messages and its close code.
+// invalid UTF-8, fragments, pings, unmasked frames). Collects the server's text messages, the
+// payloads of its pongs, and its close code.
 export class RawWebSocket {
   static async open(server, timeoutMs = DEFAULT_WAIT_MS) {
     const socket = net.connect(server.port, '127.0.0.1');
     const key = crypto.randomBytes(16).toString('base64');
     const raw = new RawWebSocket(socket);
+    raw.key = key;
     await withTimeout(new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.once('connect', () => socket.write(
@@ -462,6 +464,7 @@ export class RawWebSocket {
     this.buf = Buffer.alloc(0);
     this.upgraded = false;
     this.messages = [];
+    this.pongs = [];
     this.closeCode = null;
     this.ended = new Promise((resolve) => {
       socket.on('close', () => resolve(this.closeCode));
@@ -475,7 +478,8 @@ export class RawWebSocket {
     if (!this.upgraded) {
       const head = this.buf.indexOf('\r\n\r\n');
       if (head < 0) return;
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(this.buf.toString('latin1', 0, head))?.[1] ?? 0);
+      this.handshake = this.buf.toString('latin1', 0, head + 4);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(this.handshake)?.[1] ?? 0);
       this.buf = this.buf.subarray(head + 4);
       this.upgraded = true;
       this.onHandshake?.(status);
@@ -491,6 +495,7 @@ export class RawWebSocket {
       const payload = this.buf.subarray(off, off + len);
       this.buf = this.buf.subarray(off + len);
       if (opcode === 0x1) this.messages.push(JSON.parse(payload.toString('utf8')));
+      else if (opcode === 0xa) this.pongs.push(payload.toString('latin1'));
       else if (opcode === 0x8) {
         this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
         this.socket.end();
@@ -498,21 +503,29 @@ export class RawWebSocket {
     }
   }
 
-  // One masked frame (FIN set) with `payload` bytes.
-  sendFrame(opcode, payload) {
-    const mask = crypto.randomBytes(4);
+  // One frame with `payload` bytes: masked and final unless told otherwise. Returns its bytes
+  // (so a test can send several in one write) after writing them, unless `write` is false.
+  sendFrame(opcode, payload, { fin = true, masked = true, write = true } = {}) {
+    const first = (fin ? 0x80 : 0) | opcode;
+    const maskBit = masked ? 0x80 : 0;
     let header;
-    if (payload.length < 126) header = Buffer.from([0x80 | opcode, 0x80 | payload.length]);
+    if (payload.length < 126) header = Buffer.from([first, maskBit | payload.length]);
     else if (payload.length < 65536) {
       header = Buffer.alloc(4);
-      header[0] = 0x80 | opcode; header[1] = 0x80 | 126; header.writeUInt16BE(payload.length, 2);
+      header[0] = first; header[1] = maskBit | 126; header.writeUInt16BE(payload.length, 2);
     } else {
       header = Buffer.alloc(10);
-      header[0] = 0x80 | opcode; header[1] = 0x80 | 127; header.writeBigUInt64BE(BigInt(payload.length), 2);
+      header[0] = first; header[1] = maskBit | 127; header.writeBigUInt64BE(BigInt(payload.length), 2);
     }
-    const masked = Buffer.from(payload);
-    for (let i = 0; i < masked.length; i++) masked[i] ^= mask[i % 4];
-    this.socket.write(Buffer.concat([header, mask, masked]));
+    const body = Buffer.from(payload);
+    let frame = Buffer.concat([header, body]);
+    if (masked) {
+      const mask = crypto.randomBytes(4);
+      for (let i = 0; i < body.length; i++) body[i] ^= mask[i % 4];
+      frame = Buffer.concat([header, mask, body]);
+    }
+    if (write) this.socket.write(frame);
+    return frame;
   }
 
   sendText(bytes) { this.sendFrame(0x1, Buffer.from(bytes)); }

@@ -99,7 +99,7 @@ describe('hostile messages on the signaling socket', () => {
       Buffer.from('"}'),
     ]);
     raw.sendText(bytes);
-    // Beast checks UTF-8 in text frames itself and fails the connection with 1007 (RFC
+    // The server checks UTF-8 in text frames itself and fails the connection with 1007 (RFC
     // 6455 "invalid frame payload data") before the hub sees the message.
     assert.equal(await raw.closed(), 1007);
     assert.ok(!raw.messages.some((m) => m.type === 'error'), JSON.stringify(raw.messages));
