@@ -1,17 +1,13 @@
 // One-to-one calls that connect, through the web app in headless Chromium against the real
 // duet-server: an audio call and a video call, each checked by what the browsers' own
 // RTCPeerConnection stats say arrived on both sides, not only by what the screens say.
-import { check, scenario, WAIT } from './harness.mjs';
+import { check, ring, scenario, WAIT } from './harness.mjs';
 
 scenario('an audio call connects and both sides receive audio with a level', { slug: 'audio-call', timeout: 90_000 }, async (world) => {
   const [aliceUser, bobUser] = await world.users('Alice', 'Bob');
   const [alice, bob] = await Promise.all([world.open(aliceUser), world.open(bobUser)]);
 
-  await alice.click(`call-audio-${bobUser.username}`);
-  await alice.waitCall('outgoing');
-  const ringing = await bob.waitIncoming();
-  check(ringing.seen.incoming.type === 'audio', `Bob's dialog is for an audio call: ${JSON.stringify(ringing.seen.incoming)}`);
-  check(ringing.seen.incoming.caller.includes(aliceUser.displayName), `Bob's dialog names Alice: ${ringing.seen.incoming.caller}`);
+  await ring(alice, bob, 'audio');
   await bob.click('incoming-accept');
 
   for (const p of [alice, bob]) await p.waitCall('active', { connection: 'connected', timeout: WAIT.connect });
@@ -40,10 +36,7 @@ scenario('a video call connects and both sides decode a growing number of remote
   const [aliceUser, bobUser] = await world.users('Alice', 'Bob');
   const [alice, bob] = await Promise.all([world.open(aliceUser), world.open(bobUser)]);
 
-  await alice.click(`call-video-${bobUser.username}`);
-  await alice.waitCall('outgoing');
-  const ringing = await bob.waitIncoming();
-  check(ringing.seen.incoming.type === 'video', `Bob's dialog is for a video call: ${JSON.stringify(ringing.seen.incoming)}`);
+  await ring(alice, bob, 'video');
   await bob.click('incoming-accept');
 
   for (const p of [alice, bob]) await p.waitCall('active', { connection: 'connected', timeout: WAIT.connect });

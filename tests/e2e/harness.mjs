@@ -19,7 +19,6 @@
 //
 // Every wait polls a condition with a deadline; nothing here sleeps to decide a result.
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +33,7 @@ const SERVER_BIN = path.resolve(ROOT, process.env.DUET_SERVER || 'build/native/d
 export const SHOTS = path.join(ROOT, 'build/screenshots/e2e');
 const PASSWORD = 'correct horse battery staple';
 const VIEWPORT = { width: 1024, height: 720 };
+const SURNAMES = { Alice: 'Archer', Bob: 'Baker', Carol: 'Carter', Dave: 'Dawson' };
 
 // Waits are generous because another Chromium may be busy on the same two cores; each is
 // still far shorter than its test's own time limit, so a stuck wait fails with its own words.
@@ -380,6 +380,8 @@ export class Person {
 
   /** The history tab's rows (newest first), once `ready(rows)` holds. */
   async historyRows(ready, what = 'the history rows') {
+    // The ended notice covers the page for a few seconds; a person in a hurry presses OK.
+    if ((await this.state()).ended) await this.click('call-ended-close');
     if (!(await this.page.evaluate(() => location.hash === '#/history'))) await this.click('nav-history');
     let rows = [];
     await until(`${this.who}: ${what}`, async () => {
@@ -415,6 +417,24 @@ export class Person {
   }
 }
 
+/**
+ * `caller` dials `callee` from the contacts list; resolves with what the callee's dialog shows
+ * once it is up and the caller's screen says "Ringing…" (the callee's call:ringing came back).
+ * @param {Person} caller
+ * @param {Person} callee
+ * @param {'audio' | 'video'} type
+ */
+export async function ring(caller, callee, type) {
+  await caller.click(`call-${type}-${callee.user.username}`);
+  const { seen } = await callee.waitIncoming();
+  check(seen.incoming.type === type, `${callee.who}'s dialog is for a ${type} call: ${JSON.stringify(seen.incoming)}`);
+  check(seen.incoming.caller.includes(caller.user.displayName),
+    `${callee.who}'s dialog names ${caller.user.displayName}: ${JSON.stringify(seen.incoming)}`);
+  await caller.waitState('"Ringing…" on the outgoing call screen',
+    (s) => s.callScreen?.state === 'outgoing' && s.callScreen.status === 'Ringing…');
+  return seen.incoming;
+}
+
 // ----- a scenario ----------------------------------------------------------------------------------
 
 class World {
@@ -427,11 +447,11 @@ class World {
 
   /** Accounts for `labels`, each an accepted contact of every other. */
   async users(...labels) {
-    const tag = crypto.randomBytes(3).toString('hex');
     const accounts = [];
     for (const label of labels) {
-      const username = `${label.toLowerCase()}_${tag}`;
-      const displayName = `${label} ${tag}`;
+      // Each scenario has a server of its own, so plain names cannot collide.
+      const username = label.toLowerCase();
+      const displayName = `${label} ${SURNAMES[label] ?? 'Tester'}`;
       const session = await this.server.api('POST', '/api/auth/register', { body: { username, password: PASSWORD, displayName } });
       accounts.push({ label, username, displayName, id: session.user.id, token: session.token });
     }
