@@ -41,6 +41,10 @@ enum class ErrorCode {
 std::string_view to_string(ErrorCode code);
 // The inverse of to_string; false when the text names no code.
 bool parse_error_code(std::string_view text, ErrorCode& out);
+// True for the codes of "Reading a message" above: the input itself could not be read, as
+// opposed to a readable request that cannot be done. The server answers those with 400 (413
+// for too_large) and counts them against a socket that keeps sending them.
+bool is_unreadable(ErrorCode code);
 
 struct Error {
   ErrorCode code;

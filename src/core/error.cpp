@@ -63,4 +63,31 @@ bool parse_error_code(std::string_view text, ErrorCode& out) {
   return false;
 }
 
+bool is_unreadable(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::bad_json:
+    case ErrorCode::too_large:
+    case ErrorCode::too_deep:
+    case ErrorCode::not_an_object:
+    case ErrorCode::bad_version:
+    case ErrorCode::unknown_type:
+    case ErrorCode::missing_field:
+    case ErrorCode::wrong_type:
+    case ErrorCode::too_long:
+    case ErrorCode::bad_value:
+      return true;
+    case ErrorCode::unauthenticated:
+    case ErrorCode::forbidden:
+    case ErrorCode::not_found:
+    case ErrorCode::not_participant:
+    case ErrorCode::invalid_state:
+    case ErrorCode::busy:
+    case ErrorCode::rate_limited:
+    case ErrorCode::conflict:
+    case ErrorCode::internal:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace duet

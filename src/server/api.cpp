@@ -552,19 +552,8 @@ std::string iso8601(Millis ms) {
 }
 
 int http_status(ErrorCode code) {
+  if (is_unreadable(code)) return code == ErrorCode::too_large ? 413 : 400;
   switch (code) {
-    case ErrorCode::bad_json:
-    case ErrorCode::too_deep:
-    case ErrorCode::not_an_object:
-    case ErrorCode::bad_version:
-    case ErrorCode::unknown_type:
-    case ErrorCode::missing_field:
-    case ErrorCode::wrong_type:
-    case ErrorCode::too_long:
-    case ErrorCode::bad_value:
-      return 400;
-    case ErrorCode::too_large:
-      return 413;
     case ErrorCode::unauthenticated:
       return 401;
     case ErrorCode::forbidden:
@@ -578,10 +567,9 @@ int http_status(ErrorCode code) {
       return 409;
     case ErrorCode::rate_limited:
       return 429;
-    case ErrorCode::internal:
+    default:  // internal; the unreadable codes were answered above
       return 500;
   }
-  return 500;
 }
 
 Response error_response(const Error& error) {

@@ -30,30 +30,8 @@ void erase_value(std::vector<std::string>& v, const std::string& value) {
 // Mistakes a well-behaved client does not make; a connection that keeps making them is closed.
 // Call-state errors are not among them: they happen to good clients in races.
 bool is_abuse(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::bad_json:
-    case ErrorCode::too_large:
-    case ErrorCode::too_deep:
-    case ErrorCode::not_an_object:
-    case ErrorCode::bad_version:
-    case ErrorCode::unknown_type:
-    case ErrorCode::missing_field:
-    case ErrorCode::wrong_type:
-    case ErrorCode::too_long:
-    case ErrorCode::bad_value:
-    case ErrorCode::rate_limited:
-    case ErrorCode::not_found:
-    case ErrorCode::not_participant:
-      return true;
-    case ErrorCode::unauthenticated:
-    case ErrorCode::forbidden:
-    case ErrorCode::invalid_state:
-    case ErrorCode::busy:
-    case ErrorCode::conflict:
-    case ErrorCode::internal:
-      return false;
-  }
-  return false;
+  return is_unreadable(code) || code == ErrorCode::rate_limited || code == ErrorCode::not_found ||
+         code == ErrorCode::not_participant;
 }
 
 bool unanswered(const CallRecord& r) {

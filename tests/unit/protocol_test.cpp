@@ -782,6 +782,20 @@ TEST_CASE("Error codes have stable wire names that parse back", "[protocol]") {
   CHECK(untouched == ErrorCode::busy);
 }
 
+TEST_CASE("The codes of an unreadable message are told apart from the codes of a refused request",
+          "[protocol]") {
+  for (auto code : {ErrorCode::bad_json, ErrorCode::too_large, ErrorCode::too_deep, ErrorCode::not_an_object,
+                    ErrorCode::bad_version, ErrorCode::unknown_type, ErrorCode::missing_field,
+                    ErrorCode::wrong_type, ErrorCode::too_long, ErrorCode::bad_value}) {
+    CHECK(is_unreadable(code));
+  }
+  for (auto code : {ErrorCode::unauthenticated, ErrorCode::forbidden, ErrorCode::not_found, ErrorCode::not_participant,
+                    ErrorCode::invalid_state, ErrorCode::busy, ErrorCode::rate_limited, ErrorCode::conflict,
+                    ErrorCode::internal}) {
+    CHECK_FALSE(is_unreadable(code));
+  }
+}
+
 TEST_CASE("Call types, end reasons and presence statuses have wire names that parse back",
           "[protocol]") {
   const std::vector<std::string> reasons = {"hangup", "cancelled", "rejected", "busy", "timeout",
