@@ -42,12 +42,17 @@ test('no stand-in SDK, fonts or images shipped in web/app and web/styles', () =>
   assert.doesNotMatch(readFileSync(path.join(WEB, 'styles', 'app.css'), 'utf8'), /@font-face|url\(/);
 });
 
-test('the remote video is not muted; the local one is', () => {
+test('the remote video and the remote audio are not muted; the local video is', () => {
   const call = readFileSync(path.join(WEB, 'app', 'screens', 'call.mjs'), 'utf8');
   const remote = /const remoteVideo = [^\n]+/.exec(call)?.[0] ?? '';
   assert.match(remote, /autoplay: true, playsinline: true/);
   assert.doesNotMatch(remote, /muted/);
   assert.doesNotMatch(call, /remoteVideo\.muted\s*=\s*true/);
+  // The sound has an element of its own: a <video> without frames plays no audio in Chromium.
+  const audio = /const remoteAudio = [^\n]+/.exec(call)?.[0] ?? '';
+  assert.match(audio, /h\('audio', \{[^}]*autoplay: true/);
+  assert.doesNotMatch(audio, /muted/);
+  assert.doesNotMatch(call, /remoteAudio\.muted\s*=\s*true/);
   assert.match(call, /localVideo\.muted = true/);
 });
 

@@ -2,10 +2,12 @@
 // itself, and the short notice after it ends. It is built once and updated in place for every
 // view the SDK publishes, so the <video> elements keep their streams and focus stays put.
 //
-// The remote <video> is never muted (a muted element plays no sound, and a muted remote video
-// reads zero audio level in the browser's stats); the local preview always is, and mirrored.
-// Audio calls show the person's initials instead of video; their sound still plays through
-// the remote <video>, which is only hidden.
+// The other person's sound plays through an <audio> element of its own, never muted (a muted
+// element plays no sound, and the browser's stats then read zero audio level); the remote
+// <video> gets the picture only. One <video> for both would be silent whenever the picture
+// has no frames: Chromium keeps such an element at HAVE_NOTHING and plays none of its audio,
+// so a caller whose callee answered a video call without the camera heard nothing. The local
+// preview is muted, and mirrored. Audio calls show the person's initials instead of video.
 
 import { h, setText, show } from '../dom.mjs';
 import { describeCall, describeEnded } from '../call-model.mjs';
@@ -27,6 +29,7 @@ export const ENDED_NOTICE_MS = 3000;
  */
 export function createCallScreen(app) {
   const remoteVideo = /** @type {HTMLVideoElement} */ (h('video', { class: 'remote-video', autoplay: true, playsinline: true, 'data-testid': 'remote-video' }));
+  const remoteAudio = /** @type {HTMLAudioElement} */ (h('audio', { class: 'remote-audio', autoplay: true, 'data-testid': 'remote-audio' }));
   const localVideo = /** @type {HTMLVideoElement} */ (h('video', { class: 'local-video', autoplay: true, playsinline: true, 'data-testid': 'local-video' }));
   localVideo.muted = true; // the property, not only the attribute: the attribute alone is ignored by some browsers
   localVideo.setAttribute('muted', '');
@@ -48,7 +51,7 @@ export function createCallScreen(app) {
   const hangUp = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control hang-up', 'data-testid': 'hangup-button', onclick: () => app.hangUp() }));
 
   const stage = h('div', { class: 'stage' }, remoteVideo, avatarEl, localVideo);
-  const info = h('div', { class: 'call-info' }, name, status, timer, remoteMuted, remoteCameraOff, selfMuted, playSound);
+  const info = h('div', { class: 'call-info' }, name, status, timer, remoteMuted, remoteCameraOff, selfMuted, playSound, remoteAudio);
   const controls = h('div', { class: 'controls', role: 'group' }, mute, camera, hangUp);
   const live = h('div', { class: 'live' }, stage, info, controls);
 
@@ -79,9 +82,27 @@ export function createCallScreen(app) {
   // Playback the browser blocks (no user gesture yet: a call answered on another tab's click)
   // needs one press; other play() failures (a newer stream replaced this one) need nothing.
   function playRemote() {
-    remoteVideo.play().then(() => show(playSound, false), (error) => {
+    const playing = [remoteAudio, remoteVideo].filter((media) => media.srcObject).map((media) => media.play());
+    Promise.all(playing).then(() => show(playSound, false), (error) => {
       if (error?.name === 'NotAllowedError') show(playSound, true);
     });
+  }
+
+  /**
+   * The remote tracks of one kind as a stream for one element: the element's current stream
+   * when it holds exactly those tracks already (a new one would restart playback), else a new
+   * one, or null when there are none.
+   * @param {MediaStream | null} stream
+   * @param {'audio' | 'video'} kind
+   * @param {HTMLMediaElement} media
+   */
+  function streamOf(stream, kind, media) {
+    const tracks = stream ? (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks()) : [];
+    if (tracks.length === 0) return null;
+    const current = media.srcObject instanceof MediaStream ? media.srcObject : null;
+    const have = current?.getTracks() ?? [];
+    if (current && have.length === tracks.length && tracks.every((t) => have.includes(t))) return current;
+    return new MediaStream(tracks);
   }
 
   // Whether the other side sends a picture at all. A callee who answered a video call without
@@ -198,7 +219,12 @@ export function createCallScreen(app) {
     },
     /** @param {MediaStream | null} stream */
     setRemoteStream(stream) {
-      remoteVideo.srcObject = stream;
+      // The SDK hands the same stream over again after adding a track to it: each element
+      // takes its own kind of tracks anew.
+      for (const [media, kind] of /** @type {const} */ ([[remoteAudio, 'audio'], [remoteVideo, 'video']])) {
+        const next = streamOf(stream, kind, media);
+        if (media.srcObject !== next) media.srcObject = next;
+      }
       watchRemotePicture(stream);
       if (stream) playRemote();
       else show(playSound, false);
