@@ -74,8 +74,7 @@ scenario('an unanswered call times out as missed: both histories show it and the
       `the server ended it at its ring timeout (${RING_TIMEOUT_S} s): rang ${rang} ms, ${JSON.stringify(record)}`);
 
     await bob.waitState('the missed-calls badge counts 1', (s) => s.badge === '1');
-    await bob.click('call-ended-close');
-    await bob.waitIdle();
+    await bob.closeEnded();
     await bob.shot('missed');
     const counts = await Promise.all([aliceUser, bobUser].map((u) => world.server.api('GET', '/api/calls/missed/count', { token: u.token })));
     check(counts[0].unseen === 0 && counts[1].unseen === 1, `unseen missed calls: Alice 0, Bob 1: ${JSON.stringify(counts)}`);

@@ -237,6 +237,7 @@ function pageState() {
   const screen = document.querySelector('.call-screen');
   const dialog = document.querySelector('dialog[data-testid="incoming-dialog"]');
   const record = window.__duetE2E;
+  const local = /** @type {HTMLVideoElement | null} */ (document.querySelector('.call-screen .local-video'));
   return {
     connection: document.documentElement.dataset.connection ?? null,
     route: location.hash,
@@ -248,6 +249,8 @@ function pageState() {
     problem: text('media-problem'),
     toast: text('toast'),
     badge: q('missed-badge')?.getAttribute('data-count') ?? null,
+    // Live tracks of the local preview: the camera and microphone this page holds open.
+    localTracks: local?.srcObject?.getTracks().filter((t) => t.readyState === 'live').map((t) => t.kind) ?? [],
     peers: record?.peerConnections.map((pc) => pc.connectionState) ?? [],
     timeline: record?.timeline.slice(-12) ?? [],
   };
@@ -271,10 +274,12 @@ async function inboundStats() {
     const box = remote.getBoundingClientRect();
     // Shown: laid out larger than the 1-pixel placeholder and not transparent.
     const shown = box.width > 100 && box.height > 100 && getComputedStyle(remote).opacity === '1';
-    out.remoteVideo = { width: remote.videoWidth, muted: remote.muted, paused: remote.paused, shown };
+    out.remoteVideo = { width: remote.videoWidth, paused: remote.paused, shown };
   } else {
     out.remoteVideo = null;
   }
+  const sound = document.querySelector('[data-testid="remote-audio"]');
+  out.remoteAudio = sound ? { muted: sound.muted, paused: sound.paused, tracks: sound.srcObject?.getAudioTracks().length ?? 0 } : null;
   return out;
 }
 
@@ -341,6 +346,17 @@ export class Person {
     return this.waitState(`the ended notice, reason "${reason}"`, (s) => s.ended?.reason === reason, timeout);
   }
 
+  /**
+   * Presses OK on the ended notice, if it is still there (ordinary notices also go away by
+   * themselves after 3 s, so it may vanish under the click), and waits until it is gone.
+   */
+  async closeEnded() {
+    if ((await this.state()).ended) {
+      await this.el('call-ended-close').click({ timeout: 2000 }).catch(() => {});
+    }
+    await this.waitState('the ended notice gone', (s) => s.ended === null);
+  }
+
   /** Neither the call screen nor the incoming dialog is up. */
   waitIdle(timeout = WAIT.ui) {
     return this.waitState('no call on screen', (s) => s.callScreen === null && s.ended === null && s.incoming === null, timeout);
@@ -381,7 +397,7 @@ export class Person {
   /** The history tab's rows (newest first), once `ready(rows)` holds. */
   async historyRows(ready, what = 'the history rows') {
     // The ended notice covers the page for a few seconds; a person in a hurry presses OK.
-    if ((await this.state()).ended) await this.click('call-ended-close');
+    await this.closeEnded();
     if (!(await this.page.evaluate(() => location.hash === '#/history'))) await this.click('nav-history');
     let rows = [];
     await until(`${this.who}: ${what}`, async () => {
