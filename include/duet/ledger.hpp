@@ -67,4 +67,19 @@ inline constexpr std::string_view kServerActor = "";
 Expected<CallRecord> apply(const CallRecord& record, LedgerAction action, std::string_view actor,
                            Millis now, std::optional<EndReason> reason = std::nullopt);
 
+// What a call-lifecycle message says happened to its call, in the ledger's terms.
+struct LedgerStep {
+  LedgerAction action;
+  std::optional<EndReason> reason;
+
+  friend bool operator==(const LedgerStep&, const LedgerStep&) = default;
+};
+
+// call:ringing, call:accept, call:reject and call:busy map to their actions; call:cancel to
+// cancel, or to timeout when its reason is timeout (the caller's ring clock agreeing with the
+// server's); call:end to end, or to fail for the reasons that mean the call broke (failed,
+// media_unavailable, connection_lost). The server and any client-side history use this one
+// rule. Every other message changes no record: nullopt.
+std::optional<LedgerStep> ledger_step(const Body& body);
+
 }  // namespace duet

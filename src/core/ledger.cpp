@@ -180,4 +180,39 @@ Expected<CallRecord> apply(const CallRecord& record, LedgerAction action, std::s
   return wrong_status(record, action);
 }
 
+namespace {
+
+LedgerAction action_for_end(EndReason reason) {
+  switch (reason) {
+    case EndReason::failed:
+    case EndReason::media_unavailable:
+    case EndReason::connection_lost:
+      return LedgerAction::fail;
+    case EndReason::hangup:
+    case EndReason::cancelled:
+    case EndReason::rejected:
+    case EndReason::busy:
+    case EndReason::timeout:
+    case EndReason::answered_elsewhere:
+    case EndReason::glare:
+      return LedgerAction::end;
+  }
+  return LedgerAction::end;
+}
+
+}  // namespace
+
+std::optional<LedgerStep> ledger_step(const Body& body) {
+  if (std::holds_alternative<msg::CallRinging>(body)) return LedgerStep{LedgerAction::ring, {}};
+  if (std::holds_alternative<msg::CallAccept>(body)) return LedgerStep{LedgerAction::accept, {}};
+  if (std::holds_alternative<msg::CallReject>(body)) return LedgerStep{LedgerAction::reject, {}};
+  if (std::holds_alternative<msg::CallBusy>(body)) return LedgerStep{LedgerAction::busy, {}};
+  if (const auto* cancel = std::get_if<msg::CallCancel>(&body)) {
+    const auto action = cancel->reason == EndReason::timeout ? LedgerAction::timeout : LedgerAction::cancel;
+    return LedgerStep{action, cancel->reason};
+  }
+  if (const auto* end = std::get_if<msg::CallEnd>(&body)) return LedgerStep{action_for_end(end->reason), end->reason};
+  return std::nullopt;
+}
+
 }  // namespace duet

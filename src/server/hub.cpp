@@ -38,33 +38,6 @@ bool unanswered(const CallRecord& r) {
   return r.status == CallStatus::pending || r.status == CallStatus::ringing;
 }
 
-// The ledger action a participant's call:end stands for.
-LedgerAction action_for_end(EndReason reason) {
-  switch (reason) {
-    case EndReason::failed:
-    case EndReason::media_unavailable:
-    case EndReason::connection_lost:
-      return LedgerAction::fail;
-    case EndReason::hangup:
-    case EndReason::cancelled:
-    case EndReason::rejected:
-    case EndReason::busy:
-    case EndReason::timeout:
-    case EndReason::answered_elsewhere:
-    case EndReason::glare:
-      return LedgerAction::end;
-  }
-  return LedgerAction::end;
-}
-
-// The ledger action (and reason) each call-lifecycle message stands for.
-std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallRinging&) { return {LedgerAction::ring, {}}; }
-std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallAccept&) { return {LedgerAction::accept, {}}; }
-std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallReject&) { return {LedgerAction::reject, {}}; }
-std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallBusy&) { return {LedgerAction::busy, {}}; }
-std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallCancel& m) { return {LedgerAction::cancel, m.reason}; }
-std::pair<LedgerAction, std::optional<EndReason>> lifecycle(const msg::CallEnd& m) { return {action_for_end(m.reason), m.reason}; }
-
 }  // namespace
 
 Hub::Hub(Store& store, HubConfig config, TokenCheck check_token, Registry& metrics)
@@ -406,10 +379,6 @@ Expected<CallRecord> Hub::act_on_call(const std::string& userId, const std::stri
   if (conn != kNoConn && me.conn != kNoConn && me.conn != conn && !me.away_since) {
     return make_error(ErrorCode::invalid_state, "this call is held by another of your devices");
   }
-  // A call:cancel for a timeout is the caller's clock agreeing with ours.
-  if (action == LedgerAction::cancel && reason == EndReason::timeout) {
-    action = LedgerAction::timeout;
-  }
   const std::string actor = action == LedgerAction::timeout ? std::string(kServerActor) : userId;
   if (auto done = record(call, action, actor, now, reason); !done) {
     if (action == LedgerAction::accept && call.record.status == CallStatus::active) {
@@ -541,8 +510,8 @@ Actions Hub::on_call_message(ConnId conn, const Conn& c, const Message& m, Milli
             } else if constexpr (std::is_same_v<T, msg::CallRinging> || std::is_same_v<T, msg::CallAccept> ||
                                  std::is_same_v<T, msg::CallReject> || std::is_same_v<T, msg::CallBusy> ||
                                  std::is_same_v<T, msg::CallCancel> || std::is_same_v<T, msg::CallEnd>) {
-              auto [action, reason] = lifecycle(body);
-              auto done = act_on_call(user, body.callId, action, now, out, conn, reason);
+              const LedgerStep step = *ledger_step(m.body);
+              auto done = act_on_call(user, body.callId, step.action, now, out, conn, step.reason);
               if (!done) return done.error();
               return Done{};
             } else {

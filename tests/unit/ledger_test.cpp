@@ -181,3 +181,33 @@ TEST_CASE("Statuses have stable names that read back", "[ledger]") {
   CHECK_FALSE(parse_call_status("declined", unused));
   CHECK(to_string(CallStatus::missed) == "missed");
 }
+
+TEST_CASE("Each call-lifecycle message maps to one ledger step", "[ledger]") {
+  using Step = LedgerStep;
+  CHECK(ledger_step(msg::CallRinging{"c1"}) == Step{LedgerAction::ring, {}});
+  CHECK(ledger_step(msg::CallAccept{"c1"}) == Step{LedgerAction::accept, {}});
+  CHECK(ledger_step(msg::CallReject{"c1"}) == Step{LedgerAction::reject, {}});
+  CHECK(ledger_step(msg::CallBusy{"c1"}) == Step{LedgerAction::busy, {}});
+  CHECK(ledger_step(msg::CallCancel{"c1", EndReason::cancelled}) == Step{LedgerAction::cancel, EndReason::cancelled});
+  CHECK(ledger_step(msg::CallCancel{"c1", EndReason::glare}) == Step{LedgerAction::cancel, EndReason::glare});
+  CHECK(ledger_step(msg::CallEnd{"c1", EndReason::hangup}) == Step{LedgerAction::end, EndReason::hangup});
+}
+
+TEST_CASE("A cancel for a timeout is the ring timeout, whoever's clock saw it first", "[ledger]") {
+  CHECK(ledger_step(msg::CallCancel{"c1", EndReason::timeout}) == LedgerStep{LedgerAction::timeout, EndReason::timeout});
+}
+
+TEST_CASE("An end for a broken call is a failure, other ends are ends", "[ledger]") {
+  for (auto reason : {EndReason::failed, EndReason::media_unavailable, EndReason::connection_lost}) {
+    CHECK(ledger_step(msg::CallEnd{"c1", reason}) == LedgerStep{LedgerAction::fail, reason});
+  }
+  for (auto reason : {EndReason::hangup, EndReason::answered_elsewhere, EndReason::timeout}) {
+    CHECK(ledger_step(msg::CallEnd{"c1", reason})->action == LedgerAction::end);
+  }
+}
+
+TEST_CASE("Messages that carry media or negotiation change no record", "[ledger]") {
+  CHECK_FALSE(ledger_step(msg::CallOffer{"c1", "", "v=0"}).has_value());
+  CHECK_FALSE(ledger_step(msg::CallIceCandidate{}).has_value());
+  CHECK_FALSE(ledger_step(msg::Auth{"token"}).has_value());
+}
