@@ -2,7 +2,7 @@
 // server's ring timeout, and refused because the callee is in another call. Each checks what
 // both people see, what their histories and the missed-calls badge say, and that the server
 // keeps no call behind.
-import { check, ring, scenario, until, WAIT } from './harness.mjs';
+import { check, ring, scenario, WAIT } from './harness.mjs';
 
 const RING_TIMEOUT_S = 5; // the server's minimum: the shortest real "nobody answered"
 
@@ -12,12 +12,12 @@ scenario('a declined call tells the caller "Declined" and both histories show it
 
   await ring(alice, bob, 'video');
   await bob.click('incoming-decline');
-  const { seen } = await alice.waitEnded('rejected');
-  check(seen.ended.text === 'Declined', `Alice reads "Declined": ${JSON.stringify(seen.ended)}`);
-  check(await alice.el('call-again').isVisible(), 'Alice is offered "Call again"');
+  const notice = await alice.waitEnded('rejected');
   await alice.shot('reject');
-  await bob.waitState('the dialog closed and "You declined the call"',
-    (s) => s.incoming === null && s.ended?.reason === 'rejected' && s.ended.text === 'You declined the call');
+  check(notice.text === 'Declined' && notice.actions.includes('call-again'), `Alice reads "Declined" and may call again: ${JSON.stringify(notice)}`);
+  const own = await bob.waitEnded('rejected');
+  check(own.text === 'You declined the call', `Bob reads "You declined the call": ${JSON.stringify(own)}`);
+  check((await bob.state()).incoming === null, 'Bob\'s dialog is closed');
   await world.noCallsLeft();
 
   const mine = await alice.historyRows((r) => r.all.length === 1);
@@ -38,11 +38,12 @@ scenario('a call the caller cancels while it rings is a missed call for the call
   await ring(alice, bob, 'audio');
   check(await alice.el('hangup-button').getAttribute('data-action') === 'cancel', 'the red button cancels while it rings');
   await alice.click('hangup-button');
-  const { seen } = await alice.waitEnded('cancelled');
-  check(seen.ended.text === 'Call cancelled', `Alice reads "Call cancelled": ${JSON.stringify(seen.ended)}`);
+  const notice = await alice.waitEnded('cancelled');
   await alice.shot('cancel');
-  await bob.waitState('the dialog closed and "Missed call"',
-    (s) => s.incoming === null && s.ended?.reason === 'cancelled' && s.ended.text === 'Missed call');
+  check(notice.text === 'Call cancelled', `Alice reads "Call cancelled": ${JSON.stringify(notice)}`);
+  const missed = await bob.waitEnded('cancelled');
+  check(missed.text === 'Missed call', `Bob reads "Missed call": ${JSON.stringify(missed)}`);
+  check((await bob.state()).incoming === null, 'Bob\'s dialog is closed');
   await world.noCallsLeft();
 
   await bob.waitState('the missed-calls badge counts 1', (s) => s.badge === '1');
@@ -62,10 +63,11 @@ scenario('an unanswered call times out as missed: both histories show it and the
     await ring(alice, bob, 'video');
     // Nobody touches anything: the server's ring timeout ends the call for both.
     const limit = RING_TIMEOUT_S * 1000 + WAIT.ui;
-    const { seen } = await alice.waitEnded('timeout', limit);
-    check(seen.ended.text === 'No answer', `Alice reads "No answer": ${JSON.stringify(seen.ended)}`);
-    await bob.waitState('the dialog closed and "Missed call"',
-      (s) => s.incoming === null && s.ended?.reason === 'timeout' && s.ended.text === 'Missed call', limit);
+    const notice = await alice.waitEnded('timeout', limit);
+    check(notice.text === 'No answer', `Alice reads "No answer": ${JSON.stringify(notice)}`);
+    const missed = await bob.waitEnded('timeout', limit);
+    check(missed.text === 'Missed call', `Bob reads "Missed call": ${JSON.stringify(missed)}`);
+    check((await bob.state()).incoming === null, 'Bob\'s dialog is closed');
     await world.noCallsLeft();
 
     const [record] = await alice.serverHistory();
@@ -100,29 +102,28 @@ scenario('calling someone who is in another call ends as "Busy" and leaves their
   await bob.click('incoming-accept');
   for (const p of [carol, bob]) await p.waitCall('active', { connection: 'connected', timeout: WAIT.connect });
   await bob.waitAudio();
-  await until('Alice: Bob shown as busy in her contacts', async () => {
+  await world.until('Alice: Bob shown as busy in her contacts', async () => {
     const presence = await alice.el(`contact-${bobUser.username}`).getAttribute('data-presence', { timeout: WAIT.ui });
     return { ok: presence === 'busy', seen: `data-presence=${presence}` };
-  }, { context: () => world.describe() });
+  });
 
   const before = await bob.page.evaluate(() => window.__duetE2E.incomingOpened);
   const packetsBefore = (await bob.stats()).audio.packets;
   await alice.click(`call-audio-${bobUser.username}`);
-  const { seen } = await alice.waitEnded('busy');
-  check(seen.ended.text === 'Busy', `Alice reads "Busy": ${JSON.stringify(seen.ended)}`);
-  const detail = await alice.el('call-ended-detail').textContent();
-  check(detail.includes(bobUser.displayName) && detail.includes('another call'), `the detail says Bob is in another call: "${detail}"`);
+  const notice = await alice.waitEnded('busy');
   await alice.shot('busy');
+  check(notice.text === 'Busy', `Alice reads "Busy": ${JSON.stringify(notice)}`);
+  check(notice.detail === `${bobUser.displayName} is in another call.`, `the detail says Bob is in another call: ${JSON.stringify(notice)}`);
 
   // Alice's attempt reached its end: had Bob's page rung, it would have by now.
   const bobNow = await bob.state();
   const after = await bob.page.evaluate(() => window.__duetE2E.incomingOpened);
   check(after === before && bobNow.incoming === null, `Bob's page never rang for Alice: dialogs opened ${before} -> ${after}, ${JSON.stringify(bobNow)}`);
   check(bobNow.callScreen?.state === 'active' && bobNow.callScreen.connection === 'connected', `Bob is still in his call: ${JSON.stringify(bobNow.callScreen)}`);
-  await until(`Bob: Carol's audio still arriving (inbound packets past ${packetsBefore})`, async () => {
+  await world.until(`Bob: Carol's audio still arriving (inbound packets past ${packetsBefore})`, async () => {
     const s = await bob.stats();
     return { ok: (s.audio?.packets ?? 0) > packetsBefore + 20, seen: s };
-  }, { context: () => world.describe() });
+  });
   const carolNow = (await carol.state()).callScreen;
   check(carolNow?.state === 'active' && carolNow.connection === 'connected', `Carol is still in her call: ${JSON.stringify(carolNow)}`);
 

@@ -19,7 +19,7 @@
 //
 // Every wait polls a condition with a deadline; nothing here sleeps to decide a result.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -47,10 +47,12 @@ const POLL_MS = 150;
 // ----- small tools ---------------------------------------------------------------------------
 
 /** Polls `probe` until it returns {ok: true}; fails with what it saw last. */
-export async function until(what, probe, { timeout = WAIT.ui, interval = POLL_MS, context } = {}) {
+export async function until(what, probe, { timeout = WAIT.ui, interval = POLL_MS, context, signal } = {}) {
   const deadline = Date.now() + timeout;
   let seen = '(not checked yet)';
   for (;;) {
+    // A scenario that already failed closes its pages: its waits stop at once.
+    if (signal?.aborted) throw new Error(`${what}: abandoned, the scenario is over`);
     let result;
     try {
       result = await probe();
@@ -198,7 +200,9 @@ after(async () => {
 // Runs in every page before the app: records peer connections for getStats(), and keeps a short
 // timeline of what the call UI showed, for failure messages and for "never rang" checks.
 function instrument() {
-  const record = { peerConnections: [], timeline: [], incomingOpened: 0 };
+  // notices: every ended notice shown, as it was shown (ordinary ones go away after 3 s, so a
+  // test that polls a little late still reads what the person saw).
+  const record = { peerConnections: [], timeline: [], incomingOpened: 0, notices: [] };
   Object.defineProperty(window, '__duetE2E', { value: record });
   const Native = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Native {
@@ -220,13 +224,24 @@ function instrument() {
       } else if (el.classList?.contains('call-screen') && m.attributeName?.startsWith('data-')) {
         const value = el.getAttribute(m.attributeName);
         if (value !== m.oldValue) note(`call screen ${m.attributeName.slice(5)}=${value}`);
+      } else if (el.classList?.contains('call-ended') && m.attributeName === 'data-testid' && m.oldValue === null && el.hasAttribute('data-testid')) {
+        // The screen renders synchronously after showing the notice; observers run after that.
+        const text = (id) => el.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() ?? null;
+        record.notices.push({
+          reason: el.getAttribute('data-reason'),
+          text: text('call-ended-reason'),
+          detail: text('call-ended-detail'),
+          problem: text('media-problem'),
+          actions: [...el.querySelectorAll('button[data-testid]')].map((b) => b.getAttribute('data-testid')),
+        });
+        note(`ended notice shown: ${el.getAttribute('data-reason')}`);
       } else if (el.classList?.contains('call-ended') && m.attributeName === 'data-reason') {
         if (el.getAttribute('data-reason') !== m.oldValue) note(`ended reason=${el.getAttribute('data-reason')}`);
       }
     }
   }).observe(document, {
     subtree: true, attributes: true, attributeOldValue: true,
-    attributeFilter: ['open', 'data-state', 'data-connection', 'data-call-type', 'data-reason'],
+    attributeFilter: ['open', 'data-state', 'data-connection', 'data-call-type', 'data-reason', 'data-testid'],
   });
 }
 
@@ -252,6 +267,7 @@ function pageState() {
     // Live tracks of the local preview: the camera and microphone this page holds open.
     localTracks: local?.srcObject?.getTracks().filter((t) => t.readyState === 'live').map((t) => t.kind) ?? [],
     peers: record?.peerConnections.map((pc) => pc.connectionState) ?? [],
+    notices: record?.notices ?? [],
     timeline: record?.timeline.slice(-12) ?? [],
   };
 }
@@ -293,6 +309,7 @@ export class Person {
     this.context = context;
     this.page = page;
     this.errors = [];
+    this.noticesRead = 0;
     page.on('pageerror', (error) => this.errors.push(`page error: ${error.message}`));
     page.on('crash', () => this.errors.push('page crashed'));
   }
@@ -328,7 +345,7 @@ export class Person {
     return until(`${this.who}: ${what}`, async () => {
       const s = await this.state();
       return { ok: Boolean(test(s)), seen: s };
-    }, { timeout, context: () => this.world.describe() });
+    }, { timeout, context: () => this.world.describe(), signal: this.world.signal });
   }
 
   /** The call screen is up with this state (and connection, when given). */
@@ -341,9 +358,16 @@ export class Person {
     return this.waitState('the incoming-call dialog', (s) => s.incoming !== null, timeout);
   }
 
-  /** The ended notice with this reason (data-reason). */
-  waitEnded(reason, timeout = WAIT.ui) {
-    return this.waitState(`the ended notice, reason "${reason}"`, (s) => s.ended?.reason === reason, timeout);
+  /**
+   * The next ended notice, with this reason (data-reason); resolves with what it showed:
+   * {reason, text, detail, problem, actions (the testids of its buttons)}.
+   */
+  async waitEnded(reason, timeout = WAIT.ui) {
+    const from = this.noticesRead;
+    const { seen } = await this.waitState(`a new ended notice, reason "${reason}"`,
+      (s) => s.notices.length > from && s.notices.at(-1).reason === reason, timeout);
+    this.noticesRead = seen.notices.length;
+    return seen.notices.at(-1);
   }
 
   /**
@@ -374,7 +398,7 @@ export class Person {
       loudest = Math.max(loudest, s.audio?.level ?? 0);
       const ok = s.audio !== null && s.audio.packets > 0 && (loudest > 0 || s.audio.energy > 0);
       return { ok, seen: { ...s, loudest }, stats: s };
-    }, { timeout, interval: 100, context: () => this.world.describe() });
+    }, { timeout, interval: 100, context: () => this.world.describe(), signal: this.world.signal });
     return { ...result.stats.audio, loudest };
   }
 
@@ -384,13 +408,13 @@ export class Person {
       const s = await this.stats();
       const ok = (s.video?.frames ?? 0) > 0 && (s.remoteVideo?.width ?? 0) > 0 && s.remoteVideo.shown;
       return { ok, seen: s, stats: s };
-    }, { timeout, context: () => this.world.describe() });
+    }, { timeout, context: () => this.world.describe(), signal: this.world.signal });
     const started = first.stats.video.frames;
     // Steadily, not one burst: at least 10 more frames (under a second at the fake camera's rate).
     const second = await until(`${this.who}: remote video frames still growing after ${started}`, async () => {
       const s = await this.stats();
       return { ok: (s.video?.frames ?? 0) >= started + 10, seen: s, stats: s };
-    }, { timeout, context: () => this.world.describe() });
+    }, { timeout, context: () => this.world.describe(), signal: this.world.signal });
     return { first: started, second: second.stats.video.frames, width: second.stats.remoteVideo.width };
   }
 
@@ -416,7 +440,7 @@ export class Person {
         return { all: read('history-row'), missed: read('missed-row') };
       });
       return { ok: ready(rows), seen: rows };
-    }, { context: () => this.world.describe() });
+    }, { context: () => this.world.describe(), signal: this.world.signal });
     return rows;
   }
 
@@ -459,7 +483,10 @@ class World {
     this.server = server;
     this.people = [];
     this.contexts = [];
+    this.closing = new AbortController();
   }
+
+  get signal() { return this.closing.signal; }
 
   /** Accounts for `labels`, each an accepted contact of every other. */
   async users(...labels) {
@@ -506,15 +533,21 @@ class World {
     return `${pages.join('\n')}\n[server stderr, last lines]\n${this.server.tail()}`;
   }
 
+  /** until() with this scenario's pages in the failure message, abandoned when it closes. */
+  until(what, probe, options = {}) {
+    return until(what, probe, { context: () => this.describe(), signal: this.signal, ...options });
+  }
+
   /** The server holds no ringing or running call any more. */
   async noCallsLeft() {
     await until('the server has no call ringing or in progress (duet_active_calls 0)', async () => {
       const active = await this.server.metric('duet_active_calls');
       return { ok: active === 0, seen: `duet_active_calls ${active}` };
-    }, { context: () => this.describe() });
+    }, { context: () => this.describe(), signal: this.signal });
   }
 
   async close() {
+    this.closing.abort();
     await Promise.all(this.contexts.map((c) => c.close().catch(() => {})));
     await this.server.stop();
   }
@@ -527,12 +560,28 @@ class World {
  * @param {{slug: string, timeout: number, ringTimeout?: number}} options
  * @param {(world: World) => Promise<void>} body
  */
+async function removeFailureShots(slug) {
+  const old = await readdir(SHOTS).catch(() => []);
+  await Promise.all(old.filter((f) => f.startsWith(`FAILED-${slug}-`)).map((f) => rm(path.join(SHOTS, f), { force: true })));
+}
+
+const MARGIN_MS = 10_000; // failure screenshots, the pages' state, closing
+
 export function scenario(name, { slug, timeout, ringTimeout }, body) {
   test(name, { timeout }, async () => {
+    await removeFailureShots(slug);
     const server = await startServer({ ringTimeout });
     const world = new World(name, server);
+    // A deadline of its own, a little inside node's, so that a scenario that runs out of time
+    // still fails with the pages' state and screenshots rather than a bare "timed out".
+    let timer;
+    const deadline = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`still running after ${timeout - MARGIN_MS} ms`)), timeout - MARGIN_MS);
+    });
     try {
-      await body(world);
+      const running = body(world);
+      running.catch(() => {}); // after the deadline its late failure is no news
+      await Promise.race([running, deadline]);
       const errors = world.people.flatMap((p) => p.errors.map((e) => `${p.who}: ${e}`));
       check(errors.length === 0, `the app reported errors:\n${errors.join('\n')}`);
     } catch (error) {
@@ -545,6 +594,7 @@ export function scenario(name, { slug, timeout, ringTimeout }, body) {
       }
       throw error;
     } finally {
+      clearTimeout(timer);
       await world.close();
     }
   });

@@ -27,7 +27,7 @@ scenario('call history lists every call on both sides with direction, type, stat
     // stopped it when Bob's hang-up arrived (after the click, before Alice heard of it).
     const atLeast = Math.max(HOLD_S, Math.floor((hangUpClicked - activeSeen) / 1000));
     const atMost = Math.ceil((endSeen - beforeAccept) / 1000);
-    check(/^Call ended · \d+ s$/.test(ended.seen.ended.text), `Alice's notice gives the duration: ${JSON.stringify(ended.seen.ended)}`);
+    check(/^Call ended · \d+ s$/.test(ended.text), `Alice's notice gives the duration: ${JSON.stringify(ended)}`);
     await bob.waitEnded('hangup');
 
     // 2. Bob video-calls Alice; she declines.
