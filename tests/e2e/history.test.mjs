@@ -17,8 +17,10 @@ scenario('call history lists every call on both sides with direction, type, stat
     await bob.click('incoming-accept');
     for (const p of [alice, bob]) await p.waitCall('active', { connection: 'connected', timeout: WAIT.connect });
     const activeSeen = Date.now();
-    await alice.waitState(`the call timer at 00:0${HOLD_S} or more`,
-      (s) => /^\d\d:\d\d$/.test(s.callScreen?.timer ?? '') && Number(s.callScreen.timer.slice(3)) >= HOLD_S, HOLD_S * 1000 + WAIT.ui);
+    await alice.waitState(`the call timer at 00:0${HOLD_S} or more`, (s) => {
+      const m = /^(\d\d):(\d\d)$/.exec(s.callScreen?.timer ?? '');
+      return m !== null && Number(m[1]) * 60 + Number(m[2]) >= HOLD_S;
+    }, HOLD_S * 1000 + WAIT.ui);
     const hangUpClicked = Date.now();
     await bob.click('hangup-button');
     const ended = await alice.waitEnded('hangup');

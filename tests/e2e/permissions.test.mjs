@@ -79,6 +79,8 @@ scenario('a callee without camera permission is offered to answer without video,
     for (const p of [alice, bob]) await p.waitCall('active', { connection: 'connected', timeout: WAIT.connect });
     await alice.waitAudio();
     check(JSON.stringify((await bob.state()).localTracks) === '["audio"]', 'Bob sends his microphone only');
+    const picture = (await alice.stats()).remoteVideo;
+    check(picture.shown === false, `Alice sees Bob's initials, not an empty picture: ${JSON.stringify(picture)}`);
     await bob.click('hangup-button');
     await alice.waitEnded('hangup');
     await world.noCallsLeft();
