@@ -6,6 +6,10 @@
 //
 //   node tools/benchmarks/socketio-relay.mjs            (PORT, HOST, JWT_SECRET from the env)
 //
+// With SERVE_CLIENT=1 it also serves the Socket.IO browser client at /socket.io/socket.io.js,
+// as the seed's server did for its pages, and an empty page at / for them to run in
+// (`tools/bench setup` runs the seed's calls through it).
+//
 // Prints "listening <port>" on stdout when it is ready. On SIGUSR2 it runs a full garbage
 // collection (when node runs with --expose-gc) so the benchmark samples RSS without garbage.
 import crypto from 'node:crypto';
@@ -41,12 +45,18 @@ function verify(token) {
   return claims;
 }
 
+const serveClient = process.env.SERVE_CLIENT === '1';
 const httpServer = http.createServer((req, res) => {
+  if (serveClient && req.method === 'GET' && req.url === '/') {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><meta charset="utf-8"><title>seed</title><body></body>\n');
+    return;
+  }
   res.writeHead(404).end();
 });
 // The seed's options: Socket.IO defaults (the client may start on polling and upgrade; the
-// benchmark connects straight to the WebSocket transport, which the defaults allow).
-const io = new Server(httpServer, { serveClient: false });
+// signaling benchmark connects straight to the WebSocket transport, which the defaults allow).
+const io = new Server(httpServer, { serveClient });
 
 io.use((socket, next) => {
   const claims = verify(socket.handshake.auth?.token);
