@@ -33,7 +33,7 @@ const SERVER_BIN = path.resolve(ROOT, process.env.DUET_SERVER || 'build/native/d
 export const SHOTS = path.join(ROOT, 'build/screenshots/e2e');
 const PASSWORD = 'correct horse battery staple';
 const VIEWPORT = { width: 1024, height: 720 };
-const SURNAMES = { Alice: 'Archer', Bob: 'Baker', Carol: 'Carter', Dave: 'Dawson' };
+const SURNAMES = { Alice: 'Archer', Bob: 'Baker', Carol: 'Carter' };
 
 // Waits are generous because another Chromium may be busy on the same two cores; each is
 // still far shorter than its test's own time limit, so a stuck wait fails with its own words.
