@@ -77,7 +77,10 @@ function cleanup() {
   return cleaning;
 }
 
+let failing = false; // set once fail() runs: the main loop stops starting calls
 async function fail(message, code = 1) {
+  if (failing) return;
+  failing = true;
   say(`FAILED: ${message}`);
   await cleanup();
   console.log(JSON.stringify({ benchmark: 'setup', error: String(message).replace(/\s+/g, ' ').slice(0, 2000) }));
@@ -386,7 +389,9 @@ async function main() {
       // The fake camera runs at Chromium's default (20 frames/s) unless BENCH_CAMERA_FPS says.
       const args = CAMERA_FPS === 0 ? CHROMIUM_ARGS
         : CHROMIUM_ARGS.map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=fps=${CAMERA_FPS}` : a));
-      const b = await launchChromium({ timeout: 30_000, args });
+      // Playwright's own signal handlers would close the browser and exit(130) before the
+      // cleanup and the error line: this script handles the signals itself.
+      const b = await launchChromium({ timeout: 30_000, args, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
       cleanups.push(() => b.close());
       return b;
     })(),
@@ -408,9 +413,9 @@ async function main() {
   for (const f of files) say(`  ${f.path.padEnd(32)} ${String(f.raw).padStart(8)} B  ${String(f.gz).padStart(7)} B gz  ${f.type}`);
   say(`  ${files.length} files: ${(pageRaw / 1024).toFixed(1)} KB, ${(pageGz / 1024).toFixed(1)} KB gzipped (1 KB = 1024 bytes)`);
 
-  // One browser context per page: two pages of one context share a window in headless Chromium,
-  // and the one behind gets its rendering throttled, which delays requestVideoFrameCallback by
-  // up to seconds (frames reach the element, the callback waits).
+  // One browser context per page: with two pages in one context, the one opened first had its
+  // rendering held back (though "visible" and focused), and its requestVideoFrameCallback came
+  // up to seconds after the frames had reached the element.
   const newContext = async () => {
     const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
     await serveBenchFiles(context);
@@ -452,12 +457,14 @@ async function main() {
   for (let round = 0; ; round++) {
     const pending = stacks.filter((s) => s.calls.length < WARMUP + CALLS && s.failures.length <= RETRIES);
     if (pending.length === 0) break;
+    if (failing) return;
     // Alternate which stack goes first, so neither always follows the other's teardown.
     const order = round % 2 === 0 ? pending : [...pending].reverse();
     for (const stack of order) {
       const index = stack.name === 'duet' ? duetDialed++ : 0;
       const n = stack.calls.length;
       const kind = n < WARMUP ? `warm-up ${n + 1}/${WARMUP}` : `call ${n - WARMUP + 1}/${CALLS}`;
+      if (failing) return;
       try {
         const call = await oneCall(stack, index);
         stack.calls.push(call);
@@ -468,6 +475,7 @@ async function main() {
         const late = call.presentedFrames > 1 ? `; LATE: the first callback saw frame ${call.presentedFrames}` : '';
         say(`${stack.name} ${kind}: ${call.ms.toFixed(1)} ms (${extra}; the frame's last packet +${round1(call.receivedMs)}${late})`);
       } catch (error) {
+        if (failing) return;
         stack.failures.push(error.message);
         say(`${stack.name} ${kind} FAILED: ${error.message.split('\n')[0]}`);
         for (const problem of [...stack.caller.problems, ...stack.callee.problems].slice(-5)) say(`  ${problem}`);

@@ -26,15 +26,15 @@ fail() {
 }
 
 command -v node >/dev/null || fail "node is missing (tools/setup installs it)"
+mkdir -p build/bench
 [ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing (tools/setup installs it)"
 if [ ! -d node_modules/playwright-core ] || [ ! -f node_modules/simple-peer/simplepeer.min.js ] || [ ! -d node_modules/socket.io ]; then
   say "npm install (playwright-core, socket.io, simple-peer from package-lock.json)"
-  npm install --no-audit --no-fund >build/setup-npm.log 2>&1 || fail "npm install failed; see build/setup-npm.log"
+  npm install --no-audit --no-fund >build/bench/setup-npm.log 2>&1 || fail "npm install failed; see build/bench/setup-npm.log"
 fi
 
 # The build directories are shared with tools/test: build only what is missing unless asked, so a
 # benchmark run does not rebuild (or race a test run's build) behind someone's back.
-mkdir -p build/bench
 build_target() {  # build_target PRESET TARGET WHAT
   say "building $3 (cmake --build --preset $1 --target $2; log: build/bench/setup-build-$1.log)"
   { [ -f "build/$1/build.ninja" ] || cmake --preset "$1"; } >"build/bench/setup-build-$1.log" 2>&1 &&
@@ -51,10 +51,19 @@ newer=$(find src include wasm -newer build/native/duet-server \( -name '*.cpp' -
 [ -z "$newer" ] || say "note: sources are newer than build/native/duet-server ($newer...); BENCH_BUILD=1 rebuilds"
 say "duet-server and duet-core as built at $(date -u -r build/native/duet-server +%FT%TZ) / $(date -u -r build/wasm/module/duet-core.wasm +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
-# setup.mjs keeps its own time limit and stops what it started; this one is the last resort.
+# setup.mjs keeps its own time limit and handles INT and TERM itself (it stops what it started and
+# prints the error line); `timeout` is the last resort. It runs in the background so that this
+# script can pass a signal on at once: a script waiting for a foreground command would not.
+limit=$(( ${BENCH_DEADLINE_S:-290} + 40 ))
+timeout --foreground --kill-after=20 "$limit" node tools/benchmarks/setup.mjs &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
+while kill -0 "$pid" 2>/dev/null; do
+  wait "$pid" || true  # returns early when a signal was trapped
+done
 status=0
-timeout --kill-after=20 $(( ${BENCH_DEADLINE_S:-290} + 40 )) node tools/benchmarks/setup.mjs || status=$?
+wait "$pid" || status=$?
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-  fail "setup.mjs did not finish within its time limit"
+  fail "setup.mjs did not finish within ${limit} s"
 fi
 exit "$status"
