@@ -270,9 +270,10 @@ async function pageWeight(browser, base, user) {
     const page = await context.newPage();
     const responses = [];
     page.on('response', (response) => responses.push(response));
-    const core = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('.wasm'), { timeout: 20_000 });
+    const core = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('.wasm'), { timeout: 20_000 })
+      .then(() => true, () => false);
     await page.goto(`${base}/`, { timeout: 20_000 });
-    await core.catch(() => { throw new Error('the app page did not load the duet-core .wasm within 20 s (signed in)'); });
+    if (!(await core)) throw new Error('the app page did not load the duet-core .wasm within 20 s (signed in)');
     // The SDK signs in after the module: wait for the page to go quiet, then a little more.
     await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => {});
     await sleep(500);
