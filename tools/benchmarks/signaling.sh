@@ -114,7 +114,6 @@ run_bg cmake --build --preset native --target duet-server duet_loadgen --paralle
   fail "the build failed; see build/bench/build.log"
 server_bin="$root/build/native/duet-server"
 loadgen_bin="$root/build/native/tools/loadgen/duet_loadgen"
-built_by="cmake --preset native"
 [ -x "$server_bin" ] && [ -x "$loadgen_bin" ] || fail "no duet-server or duet_loadgen binary after the build"
 if [ "$SKIP_SIO" != 1 ] && [ ! -d node_modules/socket.io ]; then
   say "npm install (socket.io for the relay)"
@@ -190,7 +189,7 @@ measure() {  # measure STACK NAME CONNS IDLE_SECS: one full run against a fresh 
 }
 
 # ----- the run ------------------------------------------------------------------------------
-say "machine: $cores cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), fd limit $fd_limit; binaries: $built_by"
+say "machine: $cores cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), fd limit $fd_limit; binaries from cmake --preset native"
 users=$(( MAX_TARGET > LARGE ? MAX_TARGET : LARGE ))
 users=$(( (users + 1) / 2 * 2 ))
 say "seeding $users users in contact pairs"
