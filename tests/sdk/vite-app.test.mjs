@@ -113,6 +113,16 @@ function freePort() {
   });
 }
 
+// True once an HTTP server at url answers with any status.
+async function answers(url) {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // Opens `url` in headless Chromium and returns window.duetResult, the pathnames the page
 // requested, and whatever went wrong on the page.
 async function openApp(url) {
@@ -210,14 +220,16 @@ describe('@duet/sdk in a Vite 7 app', () => {
     const app = path.join(work, 'app');
     fs.writeFileSync(path.join(app, 'vite.config.js'), "export default { optimizeDeps: { exclude: ['@duet/sdk'] } };\n");
     const port = await freePort();
+    // Vite colours its banner whenever CI is set (CI=true wraps the port in bold), so readiness
+    // is the server answering, not a pattern in its output; NO_COLOR keeps the log readable.
     const dev = spawn('node', ['node_modules/vite/bin/vite.js', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
-      { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+      { cwd: app, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     dev.stdout.on('data', (d) => { output += d; });
     dev.stderr.on('data', (d) => { output += d; });
     try {
       const deadline = Date.now() + 20_000;
-      while (!output.includes(`:${port}/`)) {
+      while (!(await answers(`http://127.0.0.1:${port}/`))) {
         assert.ok(Date.now() < deadline && dev.exitCode === null, `vite dev did not start:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
