@@ -176,6 +176,14 @@ Expected<Message> parse_message(std::string_view text);
 // Message to text. Output of serialize() always parses back to an equal message.
 std::string serialize(const Message& message);
 
+// What a server forwards for `text`, a message parse_message() accepted, sent by the user
+// `from`: the sender's own text with `"from"` put first, so a relay does not parse the message
+// into a DOM and write it out again, and fields this side does not know reach the peer (a
+// newer client's optional field survives an older server). nullopt when the text might
+// already hold a "from" key of its own (the bytes `from` or a `\u` escape appear anywhere
+// in it); the caller then writes the message with serialize(), which replaces that key.
+std::optional<std::string> relay_text(std::string_view text, std::string_view from);
+
 // Ids (users, calls, groups): 1..kMaxIdBytes of [A-Za-z0-9_-].
 bool is_valid_id(std::string_view id);
 

@@ -609,6 +609,28 @@ Expected<Message> parse_message(std::string_view text) {
   return message;
 }
 
+std::optional<std::string> relay_text(std::string_view text, std::string_view from) {
+  // A key spelled "from" needs those four bytes, or an escape for one of them; without either
+  // the object has no such key, and the stamp put first cannot be overridden by a later one.
+  if (text.find("from") != std::string_view::npos || text.find("\\u") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::size_t brace = text.find_first_not_of(" \t\r\n");
+  if (brace == std::string_view::npos || text[brace] != '{' || !is_valid_id(from)) return std::nullopt;
+  constexpr std::string_view kKey = "\"from\":\"";
+  const std::size_t size = text.size() + kKey.size() + from.size() + 2;
+  // The peer refuses a message over the limit; serialize() writes it compactly instead.
+  if (size > kMaxMessageBytes) return std::nullopt;
+  std::string out;
+  out.reserve(size);
+  out.append(text.substr(0, brace + 1));
+  out.append(kKey);
+  out.append(from);  // an id: nothing in it needs escaping
+  out.append("\",");
+  out.append(text.substr(brace + 1));
+  return out;
+}
+
 std::string serialize(const Message& message) {
   OrderedJson j = OrderedJson::object();
   j["v"] = kProtocolVersion;

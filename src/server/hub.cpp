@@ -110,7 +110,7 @@ Actions Hub::receive(ConnId conn, std::string_view text, Millis now) {
     out.close = {{conn, kCloseUnauthenticated, "the first message must be auth"}};
     return out;
   }
-  return on_call_message(conn, c, m, now);
+  return on_call_message(conn, c, m, text, now);
 }
 
 Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
@@ -242,21 +242,26 @@ Actions Hub::contacts_changed(const std::string& a, const std::string& b) {
 // ----- delivery ----------------------------------------------------------------------------
 
 void Hub::deliver_all(const std::string& userId, const Message& m, Actions& out, ConnId except) {
+  if (by_user_.count(userId)) deliver_all(userId, serialize(m), out, except);
+}
+
+void Hub::deliver_all(const std::string& userId, const std::string& text, Actions& out, ConnId except) {
   auto conns = by_user_.find(userId);
   if (conns == by_user_.end()) return;
-  const auto text = serialize(m);
   for (ConnId c : conns->second) {
     if (c != except) out.send.push_back({c, text});
   }
 }
 
-void Hub::deliver(Side& side, const Message& m, Actions& out) {
-  if (side.conn == kNoConn) return deliver_all(side.user, m, out);
+void Hub::deliver(Side& side, const Message& m, Actions& out) { deliver(side, serialize(m), out); }
+
+void Hub::deliver(Side& side, std::string text, Actions& out) {
+  if (side.conn == kNoConn) return deliver_all(side.user, text, out);
   if (side.away_since) {
-    if (side.buffered.size() < config_.max_buffered) side.buffered.push_back(serialize(m));
+    if (side.buffered.size() < config_.max_buffered) side.buffered.push_back(std::move(text));
     return;
   }
-  out.send.push_back({side.conn, serialize(m)});
+  out.send.push_back({side.conn, std::move(text)});
 }
 
 // ----- calls -------------------------------------------------------------------------------
@@ -443,12 +448,16 @@ void Hub::pick_early_device(LiveCall& call, Actions& out) {
 }
 
 Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, const Body& body,
-                            Actions& out) {
+                    std::string_view text, Actions& out) {
   const bool is_caller = userId == call.caller.user;
   Side& me = is_caller ? call.caller : call.callee;
   Side& other = is_caller ? call.callee : call.caller;
   if (is_final(call.record.status)) return make_error(ErrorCode::invalid_state, "the call is over");
-  const Message m = server_says(body, userId);
+  // The sender's own text with its from stamped in, or written afresh when that cannot be done.
+  auto relayed = [&] {
+    std::optional<std::string> spliced = relay_text(text, userId);
+    return spliced ? std::move(*spliced) : serialize(server_says(body, userId));
+  };
   if (is_caller || !unanswered(call.record)) {
     // A side that started or answered the call over HTTP is held by the first socket that
     // speaks for it.
@@ -459,7 +468,7 @@ Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, cons
     }
   }
   if (!unanswered(call.record)) {
-    deliver(other, m, out);
+    deliver(other, relayed(), out);
     return Done{};
   }
   // Before the accept. The caller's offer may travel while it rings, so the call connects
@@ -469,23 +478,20 @@ Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, cons
   if (is_caller) {
     // Everything is kept until the accept, also what went to an early device: the device
     // that answers may be another one, or the same one reloaded.
-    const std::string text = serialize(m);
-    if (call.held.size() < config_.max_buffered) call.held.push_back(text);
-    if (call.early_conn != kNoConn) {
-      out.send.push_back({call.early_conn, text});
-    } else {
-      pick_early_device(call, out);
-    }
+    std::string message = relayed();
+    if (call.early_conn != kNoConn) out.send.push_back({call.early_conn, message});
+    if (call.held.size() < config_.max_buffered) call.held.push_back(std::move(message));
+    if (call.early_conn == kNoConn) pick_early_device(call, out);
     return Done{};
   }
   if (conn != call.early_conn) {
     return make_error(ErrorCode::invalid_state, "answer the call before negotiating on this device");
   }
-  deliver(other, m, out);
+  deliver(other, relayed(), out);
   return Done{};
 }
 
-Actions Hub::on_call_message(ConnId conn, const Conn& c, const Message& m, Millis now) {
+Actions Hub::on_call_message(ConnId conn, const Conn& c, const Message& m, std::string_view text, Millis now) {
   const std::string user = c.user;
   const std::string_view ref = type_name(m.body);
   const std::string callId(call_id_of(m.body));
@@ -506,7 +512,7 @@ Actions Hub::on_call_message(ConnId conn, const Conn& c, const Message& m, Milli
                           std::is_same_v<T, msg::CallIceCandidate> || std::is_same_v<T, msg::CallMedia>) {
               auto found = call_for(user, body.callId);
               if (!found) return found.error();
-              return forward(**found, user, conn, m.body, out);
+              return forward(**found, user, conn, m.body, text, out);
             } else if constexpr (std::is_same_v<T, msg::CallRinging> || std::is_same_v<T, msg::CallAccept> ||
                                  std::is_same_v<T, msg::CallReject> || std::is_same_v<T, msg::CallBusy> ||
                                  std::is_same_v<T, msg::CallCancel> || std::is_same_v<T, msg::CallEnd>) {

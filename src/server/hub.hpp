@@ -132,18 +132,21 @@ class Hub {
   Actions fail(ConnId conn, const Error& error, std::string_view ref, std::string_view callId);
   bool within_rate(Conn& c, Millis now);
   Actions authenticate(ConnId conn, const msg::Auth& auth, Millis now);
-  Actions on_call_message(ConnId conn, const Conn& c, const Message& m, Millis now);
+  Actions on_call_message(ConnId conn, const Conn& c, const Message& m, std::string_view text, Millis now);
   Expected<LiveCall*> call_for(const std::string& userId, std::string_view callId);
+  // Relays a negotiation message (`body`, parsed from `text`) to the other side.
   Status forward(LiveCall& call, const std::string& userId, ConnId conn, const Body& body,
-                         Actions& out);
+                 std::string_view text, Actions& out);
   Status record(LiveCall& call, LedgerAction action, const std::string& actor, Millis now,
                 std::optional<EndReason> reason);
   void finish(const std::string& callId, Actions& out);
   void deliver(Side& side, const Message& m, Actions& out);
+  void deliver(Side& side, std::string text, Actions& out);
   // With exactly one callee device signed in, it negotiates while it rings: it gets what the
   // caller sent so far, and the rest as it comes.
   void pick_early_device(LiveCall& call, Actions& out);
   void deliver_all(const std::string& userId, const Message& m, Actions& out, ConnId except = kNoConn);
+  void deliver_all(const std::string& userId, const std::string& text, Actions& out, ConnId except = kNoConn);
   bool busy_with_other_than(const std::string& userId, const std::string& peer) const;
   void announce(const std::string& userId, Actions& out);
   std::vector<std::string> accepted_contacts(const std::string& userId);

@@ -273,6 +273,63 @@ TEST_CASE("serialize writes from only when it is set", "[protocol]") {
   CHECK(serialize({msg::CallBusy{"c1"}, "bob"}).find(R"("from":"bob")") != std::string::npos);
 }
 
+// ----- relay_text: what a server forwards -------------------------------------------------------
+
+TEST_CASE("A relayed message is the sender's text with from put first", "[protocol]") {
+  const std::string text = R"(  {"v":1,"type":"call:busy","callId":"c1"} )";
+  CHECK(relay_text(text, "alice") == R"(  {"from":"alice","v":1,"type":"call:busy","callId":"c1"} )");
+}
+
+TEST_CASE("A relayed message parses to the message the sender sent, stamped with from",
+          "[protocol]") {
+  for (const Message& m : examples()) {
+    if (!m.from.empty()) continue;  // a sender's text has no from of its own
+    const std::string text = serialize(m);
+    INFO(text);
+    const std::optional<std::string> relayed = relay_text(text, "bob_2");
+    REQUIRE(relayed.has_value());
+    Message stamped = m;
+    stamped.from = "bob_2";
+    CHECK(parsed(*relayed) == stamped);
+  }
+}
+
+TEST_CASE("A relayed message keeps fields this side does not know", "[protocol]") {
+  const std::string text = wire("call:media", R"("callId":"c1","microphone":true,"camera":false,"screen":true)");
+  const std::optional<std::string> relayed = relay_text(text, "alice");
+  REQUIRE(relayed.has_value());
+  CHECK_THAT(*relayed, Catch::Contains(R"("screen":true)"));
+}
+
+TEST_CASE("A text that may hold a from of its own is not relayed as is", "[protocol]") {
+  const auto text = GENERATE(values<std::string>({
+      wire("call:busy", R"("callId":"c1","from":"mallory")"),
+      wire("call:busy", R"("callId":"c1","fr\u006fm":"mallory")"),
+      wire("call:busy", R"("callId":"c1","from":null)"),
+      wire("call:busy", R"("callId":"c1","note":"from afar")"),
+      wire("call:busy", R"("callId":"c1","note":"caf\u00e9")"),
+  }));
+  INFO(text);
+  CHECK_FALSE(relay_text(text, "alice").has_value());
+}
+
+TEST_CASE("A relayed message that would go over the size limit is not relayed as is",
+          "[protocol]") {
+  const std::string pattern = wire("call:ringing", R"("callId":"c1","padding":"@")");
+  const std::string at_limit = fill_in(pattern, kMaxMessageBytes - (pattern.size() - 1));
+  REQUIRE(parse_message(at_limit).has_value());
+  CHECK_FALSE(relay_text(at_limit, "alice").has_value());
+  const std::string roomy = fill_in(pattern, kMaxMessageBytes - (pattern.size() - 1) - 20);
+  CHECK(relay_text(roomy, "alice").has_value());
+}
+
+TEST_CASE("relay_text refuses what is not an object or a sender that is not an id", "[protocol]") {
+  CHECK_FALSE(relay_text("[1]", "alice").has_value());
+  CHECK_FALSE(relay_text("", "alice").has_value());
+  CHECK_FALSE(relay_text(wire("call:busy", R"("callId":"c1")"), "").has_value());
+  CHECK_FALSE(relay_text(wire("call:busy", R"("callId":"c1")"), "a\"b").has_value());
+}
+
 // ----- Size, depth, syntax, envelope: in that order --------------------------------------------
 
 TEST_CASE("A message of exactly kMaxMessageBytes is accepted and one byte more is too_large",

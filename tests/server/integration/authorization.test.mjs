@@ -120,6 +120,32 @@ describe('authorization on a shared server (AUTH_TIMEOUT=1)', () => {
     await assertServing(server, a);
   });
 
+  test('a relayed message keeps the fields the server does not know, and an escaped `from` is replaced too', async () => {
+    const [a, b] = await users(server, 'relay-a', 'relay-b');
+    await befriend(server, a, b);
+    const ca = await Client.login(server, a);
+    const cb = await Client.login(server, b);
+    const id = callId();
+    ca.send({ type: 'call:initiate', callId: id, to: b.id, callType: 'video' });
+    await cb.next('call:initiate');
+    cb.send({ type: 'call:accept', callId: id });
+    await ca.next('call:accept');
+    // A newer client's optional field reaches the peer through this server.
+    ca.send({ type: 'call:media', callId: id, audioMuted: false, videoMuted: true, screenShared: true });
+    assert.deepEqual(await cb.next('call:media'),
+      { from: a.id, v: 1, type: 'call:media', callId: id, audioMuted: false, videoMuted: true, screenShared: true });
+    // "fr\u006fm" is the key "from" once unescaped: the peer must still see the real sender.
+    cb.sendRaw(`{"v":1,"type":"call:ice-candidate","callId":"${id}","candidate":{"candidate":""},"fr\\u006fm":"${a.id}"}`);
+    const candidate = await ca.next('call:ice-candidate');
+    assert.equal(candidate.from, b.id);
+    assert.deepEqual(candidate.candidate, { candidate: '' });
+    ca.send({ type: 'call:end', callId: id, reason: 'hangup' });
+    await cb.next('call:end');
+    ca.close();
+    cb.close();
+    await assertServing(server, a);
+  });
+
   test('REST without a token or with a tampered token is answered 401 unauthenticated', async () => {
     const [a, b] = await users(server, 'rest-a', 'rest-b');
     const cases = [
