@@ -202,6 +202,10 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
       if (ec == net::error::would_block || ec == net::error::try_again) return wait_readable();
       if (ec) return finish();  // the end of the stream, or a reset
       take(buffer.data(), n);
+      // A short read emptied the kernel's queue, so asking again would only hear EAGAIN: one
+      // system call per message saved. The wait cannot miss bytes: any that arrive from now
+      // on raise a new edge, and the reactor only polls after this handler has queued it.
+      if (n < buffer.size()) return finished_ || reader_.done() ? void() : wait_readable();
     }
     // More may be waiting; the other sockets get a turn first.
     net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable(); });
