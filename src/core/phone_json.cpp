@@ -130,63 +130,16 @@ std::optional<Error> read_object(std::string_view text, std::size_t max_bytes,
 
 // ----- Reading the fields of one object ---------------------------------------------------------
 
-enum class Need { required, optional };
+using detail::Need;
 
-// Reads fields of one JSON object. The first problem is kept and every later read does nothing,
-// so a reader is a straight list of fields and ends with done(), which refuses any field no read
-// asked for.
-class Fields {
+// Reads fields of one JSON object (detail::FieldReader), and ends with done(), which refuses any
+// field no read asked for: the SDK and the core ship together, so an unknown field is a misspelt
+// one (`audioonly`), which would otherwise be dropped silently (docs/core.md).
+class Fields : public detail::FieldReader {
  public:
   // `owner` names the object in messages: "dial events", "the config".
   Fields(const Json::object_t& object, std::string owner, std::string prefix = {})
-      : object_(object), owner_(std::move(owner)), prefix_(std::move(prefix)) {}
-
-  bool ok() const { return !error_.has_value(); }
-  const std::optional<Error>& error() const { return error_; }
-
-  void fail(ErrorCode code, std::string message) {
-    if (ok()) error_ = make_error(code, std::move(message));
-  }
-
-  // A string of at most `limit` bytes. Optional and absent (or null): `out` is left as is.
-  void text(std::string_view name, std::string& out, Need need,
-            std::size_t limit = std::string::npos) {
-    if (const std::string* value = string_field(name, limit, need)) out = *value;
-  }
-
-  void optional_text(std::string_view name, std::optional<std::string>& out, std::size_t limit) {
-    if (const std::string* value = string_field(name, limit, Need::optional)) out = *value;
-  }
-
-  // A required string that may not be empty (an SDP).
-  void non_empty_text(std::string_view name, std::string& out, std::size_t limit) {
-    const std::string* value = string_field(name, limit, Need::required);
-    if (value == nullptr) return;
-    if (value->empty()) return fail(ErrorCode::bad_value, field(name) + " is empty");
-    out = *value;
-  }
-
-  void boolean(std::string_view name, bool& out, Need need = Need::required) {
-    const Json* value = find(name, need);
-    if (value == nullptr) return;
-    const auto* b = value->get_ptr<const Json::boolean_t*>();
-    if (b == nullptr) return wrong_type(name, "a boolean", *value);
-    out = *b;
-  }
-
-  // An optional integer in min..max.
-  template <class Int>
-  void integer(std::string_view name, Int& out, std::int64_t min, std::int64_t max) {
-    const Json* value = find(name, Need::optional);
-    if (value == nullptr) return;
-    const std::optional<std::int64_t> n = integer_of(*value);
-    if (!n) return wrong_type(name, "an integer", *value);
-    if (*n < min || *n > max) {
-      return fail(ErrorCode::bad_value, field(name) + " is " + std::to_string(*n) + ", outside " +
-                                            std::to_string(min) + ".." + std::to_string(max));
-    }
-    out = static_cast<typename Int::value_type>(*n);
-  }
+      : FieldReader(object, std::move(prefix), /*track_known=*/true), owner_(std::move(owner)) {}
 
   // A string naming one value of an enum.
   template <class E>
@@ -200,92 +153,18 @@ class Fields {
     }
   }
 
-  // A required nested object; nullptr (and an error) when it is missing or not an object.
-  const Json::object_t* object(std::string_view name) {
-    const Json* value = find(name, Need::required);
-    if (value == nullptr) return nullptr;
-    const auto* o = value->get_ptr<const Json::object_t*>();
-    if (o == nullptr) wrong_type(name, "an object", *value);
-    return o;
-  }
-
-  // Takes over the first problem a reader of a nested object met.
-  void adopt(const Fields& nested) {
-    if (ok() && nested.error_) error_ = nested.error_;
-  }
-
   // After the last field: a field no read asked for is refused.
   void done() {
     if (!ok()) return;
-    for (const auto& [key, value] : object_) {
-      if (is_known(key)) continue;
-      const bool plain = !echo(key).empty();
-      return fail(ErrorCode::bad_value, (plain ? field(key) : "a field with an unexpected name") +
-                                            " is not a field of " + owner_);
-    }
-  }
-
-  // "type" is read before the fields, to choose their reader.
-  void known(std::string_view name) { known_.push_back(name); }
-
-  std::string field(std::string_view name) const {
-    std::string out = "field \"";
-    out += prefix_;
-    out += name;
-    out += '"';
-    return out;
+    const std::string* key = unknown_field();
+    if (key == nullptr) return;
+    const bool plain = !echo(*key).empty();
+    fail(ErrorCode::bad_value, (plain ? field(*key) : "a field with an unexpected name") +
+                                   " is not a field of " + owner_);
   }
 
  private:
-  bool is_known(std::string_view key) const {
-    for (const std::string_view k : known_) {
-      if (k == key) return true;
-    }
-    return false;
-  }
-
-  // The field's value; nullptr when it is absent or null, which is an error if it is required.
-  const Json* find(std::string_view name, Need need) {
-    if (!ok()) return nullptr;
-    known_.push_back(name);
-    const auto it = object_.find(name);
-    if (it == object_.end() || it->second.is_null()) {
-      if (need == Need::required) fail(ErrorCode::missing_field, field(name) + " is missing");
-      return nullptr;
-    }
-    return &it->second;
-  }
-
-  const std::string* string_field(std::string_view name, std::size_t limit, Need need) {
-    const Json* value = find(name, need);
-    if (value == nullptr) return nullptr;
-    const auto* s = value->get_ptr<const Json::string_t*>();
-    if (s == nullptr) {
-      wrong_type(name, "a string", *value);
-      return nullptr;
-    }
-    if (s->size() > limit) {
-      fail(ErrorCode::too_long, field(name) + " is " + std::to_string(s->size()) +
-                                    " bytes, over the limit of " + std::to_string(limit));
-      return nullptr;
-    }
-    return s;
-  }
-
-  void wrong_type(std::string_view name, std::string_view expected, const Json& value) {
-    std::string message = field(name);
-    message += " must be ";
-    message += expected;
-    message += ", not ";
-    message += kind_of(value);
-    fail(ErrorCode::wrong_type, std::move(message));
-  }
-
-  const Json::object_t& object_;
-  std::string owner_;   // "dial events"
-  std::string prefix_;  // "candidate." inside a candidate
-  std::vector<std::string_view> known_;
-  std::optional<Error> error_;
+  std::string owner_;  // "dial events"
 };
 
 // ----- One reader per event type ----------------------------------------------------------------

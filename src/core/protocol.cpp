@@ -112,59 +112,26 @@ std::string list_names(const Named<E> (&table)[N]) {
   return out;
 }
 
-// ----- Error messages ---------------------------------------------------------------------------
-// They name the field and the limit, and quote a value the sender sent only when it is short,
-// printable ASCII: a message must stay well under kMaxErrorMessageBytes, valid UTF-8, and free of
-// anything a log or a page could misread. echo() and kind_of() (json_reading.hpp) quote and
-// describe what was sent, in the same words as the module's JSON form.
-
-std::string field_name(std::string_view prefix, std::string_view name) {
-  std::string out = "field \"";
-  out += prefix;
-  out += name;
-  out += '"';
-  return out;
-}
-
 // ----- Reading the fields of one object ---------------------------------------------------------
+// Error messages name the field and the limit, and quote a value the sender sent only when it is
+// short, printable ASCII: a message must stay well under kMaxErrorMessageBytes, valid UTF-8, and
+// free of anything a log or a page could misread. echo() and kind_of() (json_reading.hpp) quote
+// and describe what was sent, in the same words as the module's JSON form.
 
-enum class Need { required, optional };
+using detail::Need;
 
-// Reads fields of one JSON object into a message. The first problem is kept and every later
-// read does nothing, so a reader is a straight list of fields and ends with finish().
-class Fields {
+// Reads fields of one JSON object into a message (detail::FieldReader), plus what only the
+// protocol has: ids, its enumeration tables, error codes. Unknown fields are ignored, so it does
+// not keep a list of the names it read.
+class Fields : public detail::FieldReader {
  public:
   explicit Fields(const Json::object_t& object, std::string prefix = {})
-      : object_(object), prefix_(std::move(prefix)) {}
-
-  bool ok() const { return !error_.has_value(); }
-  const std::optional<Error>& error() const { return error_; }
-
-  void fail(ErrorCode code, std::string message) {
-    if (ok()) error_ = make_error(code, std::move(message));
-  }
+      : FieldReader(object, std::move(prefix), /*track_known=*/false) {}
 
   template <class T>
   Expected<Body> finish(T message) {
-    if (error_) return std::move(*error_);
+    if (error()) return *error();
     return Body{std::move(message)};
-  }
-
-  // A string of at most `limit` bytes. Optional and absent (or null): `out` is left as is.
-  void text(std::string_view name, std::string& out, std::size_t limit, Need need) {
-    if (const std::string* value = string_field(name, limit, need)) out = *value;
-  }
-
-  void optional_text(std::string_view name, std::optional<std::string>& out, std::size_t limit) {
-    if (const std::string* value = string_field(name, limit, Need::optional)) out = *value;
-  }
-
-  // A required string that may not be empty (a token, an SDP).
-  void non_empty_text(std::string_view name, std::string& out, std::size_t limit) {
-    const std::string* value = string_field(name, limit, Need::required);
-    if (value == nullptr) return;
-    if (value->empty()) return fail(ErrorCode::bad_value, field(name) + " is empty");
-    out = *value;
   }
 
   // A user, call or group id. When present it must be valid: an empty string is not an id.
@@ -177,27 +144,6 @@ class Fields {
                       " of the characters A-Z a-z 0-9 _ -");
     }
     out = *value;
-  }
-
-  void boolean(std::string_view name, bool& out) {
-    const Json* value = find(name, Need::required);
-    if (value == nullptr) return;
-    const auto* b = value->get_ptr<const Json::boolean_t*>();
-    if (b == nullptr) return wrong_type(name, "a boolean", *value);
-    out = *b;
-  }
-
-  // An optional integer in 0..max.
-  void small_integer(std::string_view name, std::optional<int>& out, int max) {
-    const Json* value = find(name, Need::optional);
-    if (value == nullptr) return;
-    const std::optional<std::int64_t> n = integer_of(*value);
-    if (!n) return wrong_type(name, "an integer", *value);
-    if (*n < 0 || *n > max) {
-      return fail(ErrorCode::bad_value,
-                  field(name) + " is " + std::to_string(*n) + ", outside 0.." + std::to_string(max));
-    }
-    out = static_cast<int>(*n);
   }
 
   // A string naming one value of an enum. Optional and absent: `out` keeps its default.
@@ -222,63 +168,6 @@ class Fields {
                                      std::to_string(kProtocolVersion));
     }
   }
-
-  // A required nested object; nullptr (and an error) when it is missing or not an object.
-  const Json::object_t* object(std::string_view name) {
-    const Json* value = find(name, Need::required);
-    if (value == nullptr) return nullptr;
-    const auto* o = value->get_ptr<const Json::object_t*>();
-    if (o == nullptr) wrong_type(name, "an object", *value);
-    return o;
-  }
-
-  // Takes over the first problem a reader of a nested object met.
-  void adopt(const Fields& nested) {
-    if (ok() && nested.error_) error_ = nested.error_;
-  }
-
- private:
-  std::string field(std::string_view name) const { return field_name(prefix_, name); }
-
-  // The field's value; nullptr when it is absent or null, which is an error if it is required.
-  const Json* find(std::string_view name, Need need) {
-    if (!ok()) return nullptr;
-    const auto it = object_.find(name);
-    if (it == object_.end() || it->second.is_null()) {
-      if (need == Need::required) fail(ErrorCode::missing_field, field(name) + " is missing");
-      return nullptr;
-    }
-    return &it->second;
-  }
-
-  const std::string* string_field(std::string_view name, std::size_t limit, Need need) {
-    const Json* value = find(name, need);
-    if (value == nullptr) return nullptr;
-    const auto* s = value->get_ptr<const Json::string_t*>();
-    if (s == nullptr) {
-      wrong_type(name, "a string", *value);
-      return nullptr;
-    }
-    if (s->size() > limit) {
-      fail(ErrorCode::too_long, field(name) + " is " + std::to_string(s->size()) +
-                                    " bytes, over the limit of " + std::to_string(limit));
-      return nullptr;
-    }
-    return s;
-  }
-
-  void wrong_type(std::string_view name, std::string_view expected, const Json& value) {
-    std::string message = field(name);
-    message += " must be ";
-    message += expected;
-    message += ", not ";
-    message += kind_of(value);
-    fail(ErrorCode::wrong_type, std::move(message));
-  }
-
-  const Json::object_t& object_;
-  std::string prefix_;  // "candidate." inside a candidate
-  std::optional<Error> error_;
 };
 
 // ----- One reader per message type ------------------------------------------------------------
@@ -287,13 +176,13 @@ void read(Fields& f, msg::Auth& m) { f.non_empty_text("token", m.token, kMaxToke
 
 void read(Fields& f, msg::AuthOk& m) {
   f.id("userId", m.userId, Need::required);
-  f.text("displayName", m.displayName, kMaxNameBytes, Need::optional);
+  f.text("displayName", m.displayName, Need::optional, kMaxNameBytes);
 }
 
 void read(Fields& f, msg::Error& m) {
   f.error_code("code", m.code);
-  f.text("message", m.message, kMaxErrorMessageBytes, Need::required);
-  f.text("ref", m.ref, kMaxIdBytes, Need::optional);
+  f.text("message", m.message, Need::required, kMaxErrorMessageBytes);
+  f.text("ref", m.ref, Need::optional, kMaxIdBytes);
   f.id("callId", m.callId, Need::optional);
 }
 
@@ -311,7 +200,7 @@ void read(Fields& f, msg::CallInitiate& m) {
                                  "call) and field \"groupId\" (a group call)");
   }
   f.enumeration("callType", m.callType, kCallTypes, Need::required);
-  f.text("fromName", m.fromName, kMaxNameBytes, Need::optional);
+  f.text("fromName", m.fromName, Need::optional, kMaxNameBytes);
 }
 
 void read(Fields& f, msg::CallRinging& m) { f.id("callId", m.callId, Need::required); }
@@ -347,9 +236,9 @@ void read(Fields& f, msg::CallIceCandidate& m) {
   const Json::object_t* object = f.object("candidate");
   if (object == nullptr) return;
   Fields c(*object, "candidate.");
-  c.text("candidate", m.candidate.candidate, kMaxCandidateBytes, Need::required);  // "" = end
+  c.text("candidate", m.candidate.candidate, Need::required, kMaxCandidateBytes);  // "" = end
   c.optional_text("sdpMid", m.candidate.sdpMid, kMaxSdpMidBytes);
-  c.small_integer("sdpMLineIndex", m.candidate.sdpMLineIndex, kMaxMLineIndex);
+  c.integer("sdpMLineIndex", m.candidate.sdpMLineIndex, 0, kMaxMLineIndex);
   c.optional_text("usernameFragment", m.candidate.usernameFragment, kMaxUfragBytes);
   f.adopt(c);
 }
