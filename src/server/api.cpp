@@ -866,7 +866,9 @@ Response Api::add_contact(Context& cx) {
   if (!other) return error_response(other.error());
   auto contact = store_.request_contact(cx.me.id, other->id, cx.now);
   if (!contact) return error_response(contact.error());
-  if (contact->state == Contact::State::accepted) cx.out.append(hub_.contacts_changed(cx.me.id, other->id));
+  // Also for a new request: the presence message is how the other side's app hears of it now
+  // rather than at its next poll.
+  cx.out.append(hub_.contacts_changed(cx.me.id, other->id));
   return json_response(201, contact_json(*contact, hub_.presence(other->id)));
 }
 
@@ -880,9 +882,9 @@ Response Api::accept_contact(Context& cx, const std::string& otherId) {
 
 Response Api::remove_contact(Context& cx, const std::string& otherId) {
   if (!is_valid_id(otherId)) return fail(ErrorCode::not_found, "no such contact");
-  const bool was_accepted = store_.are_contacts(cx.me.id, otherId);
   if (auto removed = store_.remove_contact(cx.me.id, otherId); !removed) return error_response(removed.error());
-  if (was_accepted) cx.out.append(hub_.contacts_changed(cx.me.id, otherId));
+  // Also for a declined or withdrawn request, so the other side's list drops it at once.
+  cx.out.append(hub_.contacts_changed(cx.me.id, otherId));
   return no_content();
 }
 

@@ -488,8 +488,8 @@ class World {
 
   get signal() { return this.closing.signal; }
 
-  /** Accounts for `labels`, each an accepted contact of every other. */
-  async users(...labels) {
+  /** Accounts for `labels`, with no contacts. */
+  async strangers(...labels) {
     const accounts = [];
     for (const label of labels) {
       // Each scenario has a server of its own, so plain names cannot collide.
@@ -498,6 +498,12 @@ class World {
       const session = await this.server.api('POST', '/api/auth/register', { body: { username, password: PASSWORD, displayName } });
       accounts.push({ label, username, displayName, id: session.user.id, token: session.token });
     }
+    return accounts;
+  }
+
+  /** Accounts for `labels`, each an accepted contact of every other. */
+  async users(...labels) {
+    const accounts = await this.strangers(...labels);
     for (let i = 0; i < accounts.length; i++) {
       for (let j = i + 1; j < accounts.length; j++) {
         const [a, b] = [accounts[i], accounts[j]];

@@ -553,7 +553,7 @@ TEST_CASE("A contact request is outgoing to the asker, incoming to the other, an
           "[api]") {
   World w;
   const User alice = w.user("alice"), bob = w.user("bob");
-  w.connect(bob);
+  const ConnId bob_conn = w.connect(bob);
   auto r = w.post("/api/contacts", w.token(alice), R"({"username":"BOB"})");
   INFO(r.body);
   REQUIRE(r.status == 201);
@@ -564,7 +564,12 @@ TEST_CASE("A contact request is outgoing to the asker, incoming to the other, an
   CHECK(c["state"] == "outgoing");
   CHECK(is_iso_time(c["since"]));
   CHECK(c["presence"] == "offline");  // bob is online, but not alice's contact yet
-  CHECK(w.out.send.empty());
+  // Bob's device hears of it at once: a presence message about someone not in its list is its
+  // cue to reload the list (offline, since nothing is shared before the accept).
+  auto presence = w.sent<msg::Presence>(bob_conn);
+  REQUIRE(presence.size() == 1);
+  CHECK(presence[0].userId == alice.id);
+  CHECK(presence[0].status == PresenceStatus::offline);
 
   auto list = w.get("/api/contacts", w.token(bob));
   REQUIRE(list.status == 200);
@@ -651,10 +656,15 @@ TEST_CASE("Removing a contact answers 204, tells both, and a second removal is 4
   CHECK(parse(w.get("/api/contacts", w.token(alice)).body).empty());
   expect_error(w.send("DELETE", "/api/contacts/" + bob.id, w.token(alice)), 404, "not_found");
 
-  // Withdrawing a pending request is the same route, and tells nobody (nothing was shared).
+  // Declining a pending request is the same route; the asker's devices hear of it at once, so
+  // their list drops it, and learn nothing else (offline, as before).
   REQUIRE(w.store->request_contact(carol.id, bob.id, w.now));
+  const ConnId carol_conn = w.connect(carol);
   CHECK(w.send("DELETE", "/api/contacts/" + carol.id, w.token(bob)).status == 204);
-  CHECK(w.out.send.empty());
+  auto told = w.sent<msg::Presence>(carol_conn);
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].userId == bob.id);
+  CHECK(told[0].status == PresenceStatus::offline);
 }
 
 // ----- groups --------------------------------------------------------------------------------
