@@ -21,6 +21,12 @@ const SERVER_ENV = { DUET_WEB_DIR: path.join(REPO_ROOT, 'web'), DUET_MODULE_DIR:
 const DRIVER = `
 import { DuetClient } from '/sdk/duet-client.mjs';
 
+// Counts the sockets the page opens: a refused token must not be tried again.
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) { super(...args); window.t.sockets++; }
+};
+
 // A transport of the developer's own: a plain WebSocket without reconnects, recording what it sent.
 function ownTransport(url) {
   const ws = new WebSocket(url);
@@ -40,7 +46,7 @@ function ownTransport(url) {
 window.t = {
   DuetClient,
   client: null,
-  states: [], refused: [], errors: [], presence: [], tones: [], connection: [], localTracks: [],
+  states: [], refused: [], errors: [], presence: [], tones: [], connection: [], connectionStates: [], localTracks: [], sockets: 0,
   transport: null,
   async start(token, { ownSocket = false, autoAccept = false, ...options } = {}) {
     if (ownSocket) {
@@ -60,6 +66,7 @@ window.t = {
     client.on('presence', (p) => t.presence.push(p));
     client.on('tone', (tone) => t.tones.push(tone));
     client.on('connection', (c) => t.connection.push(c));
+    client.on('connectionState', (c) => t.connectionStates.push({ ...c, error: c.error && { code: c.error.code, message: c.error.message } }));
     client.on('localStream', (stream) => {
       if (stream) t.localTracks.push(...stream.getTracks());
       document.getElementById('local').srcObject = stream;
@@ -171,6 +178,8 @@ describe('DuetClient in Chromium against duet-server', () => {
       assert.deepEqual(await page.evaluate(() => window.t.refused.map((r) => r.code)), ['invalid_state']);
       await page.evaluate(() => window.t.client.close());
       assert.equal(await page.evaluate(() => window.t.client.connection), 'offline');
+      assert.deepEqual(await page.evaluate(() => window.t.connectionStates.map((c) => `${c.state} ${c.reason}`)), ['disconnected closed']);
+      assert.equal(await page.evaluate(() => { try { window.t.client.hangUp(); } catch (e) { return e.code; } return null; }), 'closed');
     } finally {
       await context.close();
     }
@@ -275,9 +284,14 @@ describe('DuetClient in Chromium against duet-server', () => {
       for (const [page, who] of [[a, 'A'], [b, 'B']]) {
         await page.waitForFunction(() => window.t.client.connection === 'online', null, { timeout: WAIT_MS })
           .catch(() => assert.fail(`${who} did not sign in again`));
-        const seen = await page.evaluate(() => ({ connection: window.t.connection, errors: window.t.errors.map((e) => e.code) }));
+        const seen = await page.evaluate(() => ({ connection: window.t.connection, errors: window.t.errors.map((e) => e.code), states: window.t.connectionStates }));
         assert.deepEqual(seen.connection, ['connecting', 'online'], `${who}: ${JSON.stringify(seen)}`);
         assert.ok(seen.errors.every((code) => code === 'transport'), `${who}: ${JSON.stringify(seen)}`);
+        // Tries 1, 2, ... while the server is down, each with its wait, then signed in.
+        const tries = seen.states.slice(0, -1);
+        assert.ok(tries.length >= 1 && tries.every((c, i) => c.state === 'reconnecting' && c.reason === 'dropped' && c.attempt === i + 1 && c.delayMs >= 250 && c.delayMs <= 15_000),
+          `${who}: ${JSON.stringify(seen.states)}`);
+        assert.deepEqual([seen.states.at(-1).state, seen.states.at(-1).reason], ['connected', 'signed_in']);
       }
       await a.evaluate((id) => window.t.client.call(id), bob.id);
       await waitForState(a, 'active', 'A after the restart');
@@ -293,6 +307,34 @@ describe('DuetClient in Chromium against duet-server', () => {
       await own.stop();
       own.assertClean();
       await removeRoot(root);
+    }
+  });
+
+  test('a token the restarted server does not take ends the client as disconnected, unauthenticated, with no more tries', { timeout: 60_000 }, async () => {
+    const first = await startServer({ env: SERVER_ENV });
+    let second = null;
+    const context = await browser.newContext();
+    try {
+      const [alice] = await users(first, 'Alice');
+      const page = await openPage(context, first);
+      await page.evaluate((token) => window.t.start(token), alice.token);
+      // A new data directory on the same port: another token secret, and no Alice.
+      await first.stop();
+      second = await startServer({ env: { ...SERVER_ENV, PORT: String(first.port) } });
+      await page.waitForFunction(() => window.t.client.connectionState.state === 'disconnected', null, { timeout: WAIT_MS })
+        .catch(async () => assert.fail(`still ${JSON.stringify(await page.evaluate(() => window.t.connectionStates))}`));
+      const end = await page.evaluate(() => window.t.connectionStates.at(-1));
+      assert.equal(end.reason, 'unauthenticated', JSON.stringify(end));
+      assert.equal(end.error?.code, 'unauthenticated');
+      assert.equal(await page.evaluate(() => window.t.client.connection), 'offline');
+      const sockets = await page.evaluate(() => window.t.sockets);
+      await page.waitForTimeout(2_000); // longer than the first waits of the backoff
+      assert.equal(await page.evaluate(() => window.t.sockets), sockets, 'the refused token was tried again');
+      assert.equal(await page.evaluate(() => { try { window.t.client.call('u_x'); } catch (e) { return e.code; } return null; }), 'closed');
+    } finally {
+      await context.close();
+      await first.cleanup();
+      await second?.cleanup();
     }
   });
 

@@ -153,6 +153,67 @@ class FakeTransport {
   take() { const sent = this.sent; this.sent = []; return sent; }
 }
 
+// setTimeout and setInterval under the test's control: tick(ms) runs what falls due, in order, and
+// pending() counts what is still scheduled. The client reads the globals when it schedules, so
+// installing the clock before an action puts that action's timers on it.
+class FakeClock {
+  constructor() {
+    this.now = 0;
+    this.timers = new Map(); // id -> { at, fn, every }
+    this.nextId = 1;
+    this.saved = { setTimeout, clearTimeout, setInterval, clearInterval };
+    const schedule = (fn, ms, every) => {
+      const id = this.nextId++;
+      this.timers.set(id, { at: this.now + Math.max(0, Number(ms) || 0), fn, every });
+      return id;
+    };
+    globalThis.setTimeout = (fn, ms) => schedule(fn, ms, null);
+    globalThis.setInterval = (fn, ms) => schedule(fn, ms, Math.max(1, Number(ms) || 0));
+    globalThis.clearTimeout = globalThis.clearInterval = (id) => { this.timers.delete(id); };
+  }
+  pending() { return this.timers.size; }
+  tick(ms) {
+    const end = this.now + ms;
+    for (;;) {
+      const due = [...this.timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      const [id, timer] = due;
+      this.now = timer.at;
+      if (timer.every) timer.at += timer.every;
+      else this.timers.delete(id);
+      timer.fn();
+    }
+    this.now = end;
+  }
+  uninstall() { Object.assign(globalThis, this.saved); }
+}
+
+// A browser WebSocket for WebSocketTransport: opens on the next microtask unless told to fail;
+// the test plays the server with receive() and drop().
+function fakeWebSockets({ failing = false } = {}) {
+  const sockets = [];
+  class FakeWebSocket {
+    constructor(url) {
+      this.url = url;
+      this.readyState = 0;
+      this.sent = [];
+      this.closedByClient = false;
+      sockets.push(this);
+      queueMicrotask(() => {
+        if (this.readyState !== 0) return;
+        if (failing) return this.drop(1006);
+        this.readyState = 1;
+        this.onopen?.();
+      });
+    }
+    send(text) { this.sent.push(JSON.parse(text)); }
+    close() { this.readyState = 3; this.closedByClient = true; }
+    receive(message) { this.onmessage?.({ data: JSON.stringify({ v: 1, ...message }) }); }
+    drop(code, reason = '') { this.readyState = 3; this.onclose?.({ code, reason }); }
+  }
+  return { sockets, FakeWebSocket };
+}
+
 function candidate(line) {
   const init = { candidate: line, sdpMid: '0', sdpMLineIndex: 0 };
   return { ...init, toJSON: () => init };
@@ -205,7 +266,7 @@ async function signedIn({ userId = 'alice', config, connected = true, ...options
   const client = await creating;
   clients.push(client);
   const log = [];
-  for (const name of ['state', 'localStream', 'remoteStream', 'presence', 'refused', 'error', 'connection', 'tone']) {
+  for (const name of ['state', 'localStream', 'remoteStream', 'presence', 'refused', 'error', 'connection', 'connectionState', 'tone']) {
     client.on(name, (value) => log.push([name, value]));
   }
   return { client, transport, media, log, events, core: fakeCore };
@@ -633,6 +694,264 @@ describe('WebSocketTransport', () => {
     await new Promise((resolve) => setTimeout(resolve, 40));
     assert.equal(sockets.length, 2, 'reconnected after close()');
     assert.deepEqual(sockets[0].sent, ['hello']);
+  });
+});
+
+
+// The connection states an app sees, as [state, reason, attempt, delayMs, code, error code].
+const statuses = (log) => log.filter(([n]) => n === 'connectionState')
+  .map(([, c]) => [c.state, c.reason, c.attempt, c.delayMs, c.code, c.error?.code ?? null]);
+
+// A client signed in over WebSocketTransport on fake sockets; the test plays the server.
+async function overWebSocket({ minDelayMs = 100, maxDelayMs = 800 } = {}) {
+  const { sockets, FakeWebSocket } = fakeWebSockets();
+  const transport = new WebSocketTransport('ws://duet.test/api/socket', { minDelayMs, maxDelayMs, WebSocket: FakeWebSocket });
+  const creating = DuetClient.create({ token: 'token-1', server: 'https://duet.test', core: guardedCore(), transport, mediaDevices: new FakeMediaDevices(), iceServers: [] });
+  await settle();
+  assert.deepEqual(sockets[0].sent, [{ v: 1, type: 'auth', token: 'token-1' }]);
+  sockets[0].receive({ type: 'auth:ok', userId: 'alice' });
+  const client = await creating;
+  clients.push(client);
+  const log = [];
+  for (const name of ['state', 'error', 'connection', 'connectionState']) client.on(name, (value) => log.push([name, value]));
+  return { client, transport, sockets, log };
+}
+
+describe('the connection state', () => {
+  test('a drop says reconnecting with the attempt and the wait, and signing in again says connected', async () => {
+    const t = await signedIn();
+    assert.deepEqual(t.client.connectionState, { state: 'connected', reason: 'signed_in', attempt: 0, delayMs: null, code: null, error: null });
+    t.transport.connected = false;
+    t.transport.onclose({ code: 1006, reason: '', willReconnect: true, delayMs: 480 });
+    t.transport.connected = true;
+    t.transport.onopen(); // open is not signed in: still reconnecting
+    t.transport.connected = false;
+    t.transport.onclose({ code: 1006, reason: '', willReconnect: true, delayMs: 950 });
+    assert.equal(t.client.connectionState.attempt, 2);
+    assert.equal(t.client.connection, 'connecting');
+    t.transport.connected = true;
+    t.transport.onopen();
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice' });
+    // The count starts again after a sign-in; a transport that does not say when gives null.
+    t.transport.onclose({ code: 1001, reason: 'going away', willReconnect: true });
+    assert.deepEqual(statuses(t.log), [
+      ['reconnecting', 'dropped', 1, 480, 1006, null],
+      ['reconnecting', 'dropped', 2, 950, 1006, null],
+      ['connected', 'signed_in', 0, null, null, null],
+      ['reconnecting', 'dropped', 1, null, 1001, null],
+    ]);
+    assert.deepEqual(t.log.filter(([n]) => n === 'connection').map(([, v]) => v), ['connecting', 'online', 'connecting']);
+    assert.ok(Object.isFrozen(t.client.connectionState));
+  });
+
+  test('the default transport\'s waits grow, stay between half and all of their base, and stop at the cap', async () => {
+    const clock = new FakeClock();
+    const random = Math.random;
+    try {
+      for (const [draw, expected] of [[0, [50, 100, 200, 400, 400, 400]], [1, [100, 200, 400, 800, 800, 800]]]) {
+        Math.random = () => draw;
+        const { sockets, FakeWebSocket } = fakeWebSockets({ failing: true }); // the server is down
+        const transport = new WebSocketTransport('ws://duet.test/api/socket', { minDelayMs: 100, maxDelayMs: 800, WebSocket: FakeWebSocket });
+        const waits = [];
+        transport.onclose = (info) => waits.push(info.delayMs);
+        for (let i = 0; i < expected.length; i++) {
+          await settle();
+          clock.tick(waits.at(-1));
+        }
+        transport.close();
+        assert.deepEqual(waits.slice(0, expected.length), expected);
+        assert.equal(sockets.length, expected.length + 1);
+      }
+      // Once the server talks, the next drop starts from the bottom again.
+      Math.random = () => 1;
+      const { sockets, FakeWebSocket } = fakeWebSockets();
+      const transport = new WebSocketTransport('ws://duet.test/api/socket', { minDelayMs: 100, maxDelayMs: 800, WebSocket: FakeWebSocket });
+      const waits = [];
+      transport.onclose = (info) => waits.push(info.delayMs);
+      await settle();
+      sockets[0].drop(1006);
+      clock.tick(100);
+      await settle();
+      sockets[1].drop(1006); // opened, but never talked
+      clock.tick(200);
+      await settle();
+      sockets[2].onmessage({ data: '{}' });
+      sockets[2].drop(1006);
+      transport.close();
+      assert.deepEqual(waits, [100, 200, 100]);
+      assert.equal(clock.pending(), 0, 'close() leaves no reconnect timer');
+    } finally {
+      Math.random = random;
+      clock.uninstall();
+    }
+  });
+
+  test('a token refused on reconnecting ends in disconnected with an unauthenticated error, and nothing is retried', async () => {
+    const t = await overWebSocket();
+    const clock = new FakeClock();
+    try {
+      t.sockets[0].drop(1006);
+      const { delayMs } = t.client.connectionState;
+      assert.ok(delayMs >= 50 && delayMs <= 100, `delayMs ${delayMs}`);
+      clock.tick(delayMs);
+      await settle();
+      assert.deepEqual(t.sockets[1].sent.map((m) => m.type), ['auth']);
+      // What duet-server does with an expired token: an error frame, then close 4401.
+      t.sockets[1].receive({ type: 'error', code: 'unauthenticated', message: 'token expired' });
+      t.sockets[1].drop(4401, 'unauthenticated');
+      assert.deepEqual(statuses(t.log), [
+        ['reconnecting', 'dropped', 1, delayMs, 1006, null],
+        ['disconnected', 'unauthenticated', 0, null, null, 'unauthenticated'],
+      ]);
+      const { error } = t.client.connectionState;
+      assert.ok(error instanceof Error && error.name === 'DuetError' && /token expired/.test(error.message));
+      assert.equal(t.client.connection, 'offline');
+      assert.equal(t.sockets[1].closedByClient, true);
+      clock.tick(10 * 60_000);
+      await settle();
+      assert.equal(t.sockets.length, 2, 'tried again with a refused token');
+      assert.equal(clock.pending(), 0);
+      assert.throws(() => t.client.call('bob'), (e) => e.code === 'closed' && e.cause === error);
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  test('a 4401 close without an error frame (a transport of the app\'s own) ends the same way', async () => {
+    const t = await signedIn();
+    t.transport.onclose({ code: 4401, reason: 'unauthenticated', willReconnect: true, delayMs: 500 });
+    assert.deepEqual(statuses(t.log), [['disconnected', 'unauthenticated', 0, null, null, 'unauthenticated']]);
+    assert.equal(t.transport.closed, true);
+    assert.equal(t.log.filter(([n]) => n === 'error').at(-1)[1].code, 'unauthenticated');
+  });
+
+  test('a transport that gives up ends the client as disconnected with a transport error, hanging up the call', async () => {
+    const t = await signedIn();
+    const { pc } = await dialed(t, { video: false });
+    t.transport.onclose({ code: 1006, reason: '', willReconnect: false });
+    assert.deepEqual(statuses(t.log), [['disconnected', 'transport', 0, null, 1006, 'transport']]);
+    assert.equal(t.client.view.state, 'ended');
+    assert.equal(pc.closed, true);
+    assert.equal(t.client.connection, 'offline');
+    assert.throws(() => t.client.hangUp(), (e) => e.code === 'closed' && e.cause?.code === 'transport');
+  });
+
+  test('a call survives a short drop: the peer connection stays, what was said meanwhile goes out after sign-in', async () => {
+    const t = await signedIn();
+    const { callId, pc } = await dialed(t);
+    t.transport.deliver({ type: 'call:accept', from: 'bob', callId });
+    pc.setConnection('connected');
+    assert.equal(t.client.view.state, 'active');
+    t.transport.take();
+    const statesBefore = t.log.filter(([n]) => n === 'state').length;
+
+    t.transport.connected = false;
+    t.transport.onclose({ code: 1006, reason: '', willReconnect: true, delayMs: 500 });
+    t.client.setMicrophone(false);
+    assert.equal(pc.closed, false);
+    assert.equal(t.client.view.state, 'active');
+    assert.equal(t.client.view.connection, 'connected', 'media is peer to peer: the drop is not the call\'s');
+    t.transport.connected = true;
+    t.transport.onopen();
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice' });
+    assert.deepEqual(t.transport.take().map((m) => [m.type, m.callId]), [['auth', undefined], ['call:media', callId]]);
+    assert.equal(t.client.connectionState.state, 'connected');
+    // The server delivers what it held for us; the call goes on and ends normally.
+    t.transport.deliver({ type: 'call:end', from: 'bob', callId, reason: 'hangup' });
+    assert.deepEqual([t.client.view.state, t.client.view.endReason], ['ended', 'hangup']);
+    assert.deepEqual(t.log.filter(([n]) => n === 'state').slice(statesBefore).map(([, v]) => v.state), ['active', 'ended']);
+  });
+});
+
+describe('a closed client', () => {
+  test('close() says disconnected, closed before it returns, and no listener is called after it', async () => {
+    const clock = new FakeClock();
+    try {
+      const t = await signedIn({ config: { ringTimeoutMs: 1000 } });
+      const { callId, pc } = await dialed(t);
+      assert.ok(clock.pending() > 0, 'the ring timer is not on the fake clock');
+      // What could still call in after close(): the transport's and the peer's handlers as they
+      // were, the core's timers.
+      const { onmessage, onopen, onclose } = t.transport;
+      const handlers = Object.fromEntries(['onnegotiationneeded', 'onicecandidate', 'onconnectionstatechange', 'ontrack'].map((n) => [n, pc[n]]));
+
+      await t.client.close();
+      assert.deepEqual(t.log.slice(-2), [
+        ['connectionState', { state: 'disconnected', reason: 'closed', attempt: 0, delayMs: null, code: null, error: null }],
+        ['connection', 'offline'],
+      ]);
+      assert.equal(clock.pending(), 0, 'timers left running');
+      assert.equal(pc.closed, true);
+      assert.equal(t.transport.closed, true);
+      const heard = t.log.length;
+      const sent = t.transport.sent.length;
+      const handled = t.events.length;
+
+      onmessage(JSON.stringify({ v: 1, type: 'presence', userId: 'alice', status: 'online' }));
+      onmessage(JSON.stringify({ v: 1, type: 'error', code: 'rate_limited', message: 'late' }));
+      onmessage(JSON.stringify({ v: 1, type: 'call:accept', from: 'bob', callId }));
+      onclose({ code: 1006, reason: '', willReconnect: true, delayMs: 100 });
+      onopen();
+      t.transport.onmessage(JSON.stringify({ v: 1, type: 'auth:ok', userId: 'alice' }));
+      handlers.onconnectionstatechange?.();
+      handlers.onicecandidate?.({ candidate: candidate('candidate:1 1 udp 1 127.0.0.1 9 typ host') });
+      handlers.onnegotiationneeded?.();
+      handlers.ontrack?.({ track: new FakeTrack('audio') });
+      await settle();
+      clock.tick(60_000);
+      await settle();
+      assert.deepEqual(t.log.slice(heard), [], 'a listener was called after close()');
+      assert.equal(t.transport.sent.length, sent);
+      assert.equal(t.events.length, handled, 'the core was handed events after close()');
+      assert.ok(t.media.streams.every((stream) => stream.getTracks().every((track) => track.readyState === 'ended')), 'devices left open');
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  test('methods of a closed client throw a DuetError with code closed; close() again does nothing', async () => {
+    const t = await signedIn();
+    await t.client.close();
+    for (const [name, action] of [
+      ['call', (c) => c.call('bob')], ['accept', (c) => c.accept()], ['reject', (c) => c.reject()], ['hangUp', (c) => c.hangUp()],
+      ['setMicrophone', (c) => c.setMicrophone(false)], ['setCamera', (c) => c.setCamera(false)], ['on', (c) => c.on('state', () => {})],
+    ]) {
+      assert.throws(() => action(t.client), (e) => e instanceof Error && e.name === 'DuetError' && e.code === 'closed' && /closed/.test(e.message), name);
+    }
+    await assert.rejects(t.client.unlockAudio(), (e) => e.code === 'closed');
+    t.client.off('state', () => {}); // removing is harmless
+    const heard = t.log.length;
+    await t.client.close();
+    assert.equal(t.log.length, heard);
+    assert.equal(t.client.connectionState.reason, 'closed');
+  });
+
+  test('an ICE-server refresh still out when close() is called sets no timer and reports nothing', async () => {
+    const clock = new FakeClock();
+    const realFetch = globalThis.fetch;
+    const requests = [];
+    globalThis.fetch = (url) => new Promise((resolve, reject) => requests.push({ url: String(url), resolve, reject }));
+    try {
+      const transport = new FakeTransport();
+      const creating = DuetClient.create({ token: 'token-1', server: 'https://duet.test', core: guardedCore(), transport, mediaDevices: new FakeMediaDevices() });
+      await settle();
+      requests.shift().resolve({ ok: true, json: async () => ({ iceServers: [{ urls: 'turn:turn.test', username: 'u', credential: 'c' }], ttl: 600 }) });
+      await settle();
+      transport.deliver({ type: 'auth:ok', userId: 'alice' });
+      const client = await creating;
+      const log = [];
+      client.on('error', (e) => log.push(e));
+      clock.tick(300_000); // half the ttl: the refresh goes out
+      assert.deepEqual(requests.map((r) => new URL(r.url).pathname), ['/api/ice-servers']);
+      await client.close();
+      requests[0].reject(new TypeError('network down'));
+      await settle();
+      assert.deepEqual(log, []);
+      assert.equal(clock.pending(), 0);
+    } finally {
+      globalThis.fetch = realFetch;
+      clock.uninstall();
+    }
   });
 });
 

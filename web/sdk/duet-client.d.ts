@@ -23,7 +23,7 @@ export interface Transport {
    *  with an auth message as the first thing it sends. */
   onopen: (() => void) | null;
   /** Set by the client: call it when the connection drops. willReconnect: whether onopen will
-   *  follow by itself (the client says 'connecting' rather than 'offline'). */
+   *  follow by itself (the client says 'reconnecting' rather than 'disconnected'). */
   onclose: ((info: TransportCloseInfo) => void) | null;
   /** Optional: true when the connection is already open as the client receives it; the client
    *  then signs in at once instead of waiting for onopen. */
@@ -31,9 +31,13 @@ export interface Transport {
 }
 
 export interface TransportCloseInfo {
+  /** The WebSocket close code, or your transport's own. 4401 (duet-server refused the token)
+   *  ends the client as 'unauthenticated' even without willReconnect: false. */
   code?: number;
   reason?: string;
   willReconnect?: boolean;
+  /** With willReconnect: in how many ms the next attempt starts (shown in connectionState). */
+  delayMs?: number;
 }
 
 export interface DuetClientOptions {
@@ -63,9 +67,40 @@ export interface DuetClientOptions {
   timeoutMs?: number;
 }
 
-/** 'connecting' until signed in (and while reconnecting), 'online' when signed in, 'offline'
- *  when the connection is closed for good. */
+/** The short form of ConnectionStatus (the 'connection' event): 'connecting' until signed in
+ *  and while reconnecting, 'online' when signed in, 'offline' when disconnected for good. */
 export type ConnectionState = 'connecting' | 'online' | 'offline';
+
+/** The signaling connection's state. 'disconnected' is final: the client is closed. */
+export type ConnectionPhase = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+/** Why the connection is in its state:
+ *  - 'start': create() is connecting (state 'connecting');
+ *  - 'signed_in': the server answered auth:ok (state 'connected');
+ *  - 'dropped': the connection dropped and the transport tries again (state 'reconnecting');
+ *  - 'closed': the app called close(), on sign-out for example (state 'disconnected');
+ *  - 'unauthenticated': the server refused the token (expired, revoked): sign in again and
+ *    create a new client (state 'disconnected', error.code 'unauthenticated');
+ *  - 'transport': the transport closed and will not reconnect (state 'disconnected',
+ *    error.code 'transport'): create a new client when the network is back. */
+export type ConnectionReason = 'start' | 'signed_in' | 'dropped' | 'closed' | 'unauthenticated' | 'transport';
+
+/** The 'connectionState' event's value and client.connectionState: frozen, a new object on
+ *  every change. */
+export interface ConnectionStatus {
+  readonly state: ConnectionPhase;
+  readonly reason: ConnectionReason;
+  /** 'reconnecting': which attempt this is since the last sign-in (1, 2, ...); otherwise 0. */
+  readonly attempt: number;
+  /** 'reconnecting': in how many ms (from the event) the attempt starts; null when the
+   *  transport does not say (one of your own). Otherwise null. */
+  readonly delayMs: number | null;
+  /** The close code of the connection that dropped or ended ('dropped', 'transport',
+   *  'unauthenticated' from a 4401 close), else null. */
+  readonly code: number | null;
+  /** For 'unauthenticated' and 'transport': what to act on. Otherwise null. */
+  readonly error: DuetError | null;
+}
 
 export interface Presence {
   userId: string;
@@ -93,15 +128,20 @@ export interface DuetClientEvents {
   refused: DuetProblem;
   /** A server error not about a call, or a transport problem. */
   error: DuetProblem;
-  /** The signaling connection's state. */
+  /** The signaling connection's state, short form ('connecting' | 'online' | 'offline'). */
   connection: ConnectionState;
+  /** The signaling connection's state with its reason, the attempt and the wait when
+   *  reconnecting, and the error when disconnected for good. The last one is 'disconnected'. */
+  connectionState: ConnectionStatus;
   /** The tone the core asked for ('none' stops it), for apps that play their own sounds. */
   tone: Tone;
 }
 
-/** An Error from create() (and from intents after close()) with a stable code. */
+/** An Error from create(), from methods of a closed client ('closed', with the reason the client
+ *  ended as `cause` when it was not close()), and in ConnectionStatus.error; with a stable code. */
 export interface DuetError extends Error {
-  code: ErrorCode | 'module' | 'unreachable' | 'timeout' | 'closed';
+  code: ErrorCode | 'module' | 'unreachable' | 'timeout' | 'closed' | 'transport';
+  cause?: unknown;
 }
 
 export declare class DuetClient {
@@ -117,6 +157,8 @@ export declare class DuetClient {
   /** The last CallView (idle before the first call). */
   readonly view: CallView;
   readonly connection: ConnectionState;
+  /** The signaling connection's state now (the last 'connectionState' value). */
+  readonly connectionState: ConnectionStatus;
   /** The last presence of every contact that has one. */
   readonly presence: Record<string, Presence['status']>;
   readonly localStream: MediaStream | null;
@@ -125,7 +167,7 @@ export declare class DuetClient {
   readonly peerConnection: RTCPeerConnection | null;
   readonly iceServers: RTCIceServer[];
 
-  /** Returns a function that removes the listener. */
+  /** Returns a function that removes the listener. Throws a DuetError 'closed' on a closed client. */
   on<K extends keyof DuetClientEvents>(event: K, listener: (value: DuetClientEvents[K]) => void): () => void;
   off<K extends keyof DuetClientEvents>(event: K, listener: (value: DuetClientEvents[K]) => void): void;
 
@@ -136,13 +178,17 @@ export declare class DuetClient {
   hangUp(): void;
   setMicrophone(on: boolean): void;
   setCamera(on: boolean): void;
-  /** Lets tones play: call it from a user gesture (browsers block audio before one). */
+  /** Lets tones play: call it from a user gesture (browsers block audio before one). Rejects
+   *  with a DuetError 'closed' on a closed client. */
   unlockAudio(): Promise<void>;
-  /** Hangs up if in a call, closes everything and frees the core. */
+  /** Hangs up if in a call, closes everything and frees the core. Its last events come before
+   *  it returns; no listener is called after. Intents, on() and unlockAudio() then fail with a
+   *  DuetError 'closed'. Calling it again does nothing. */
   close(): Promise<void>;
 }
 
-/** The default transport: a WebSocket that reconnects with backoff until close(). */
+/** The default transport: a WebSocket that reconnects until close(), waiting between half and all
+ *  of a base that starts at minDelayMs (500) and doubles up to maxDelayMs (15000). */
 export declare class WebSocketTransport implements Transport {
   constructor(url: string | URL, options?: { minDelayMs?: number; maxDelayMs?: number; WebSocket?: typeof WebSocket });
   readonly connected: boolean;

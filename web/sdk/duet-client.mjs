@@ -101,13 +101,15 @@ async function loadDefaultModule(server) {
 
 /**
  * The default transport: a WebSocket to duet-server that reconnects with exponential backoff
- * (0.5 s doubling to 15 s, with jitter) until close() is called. It carries text and knows
- * nothing of the protocol: the client signs in again on every onopen.
+ * until close() is called: each wait is a random time between half and all of a base that
+ * starts at minDelayMs and doubles up to maxDelayMs, so it never exceeds the cap and clients
+ * that dropped together (a server restart) do not all come back in the same instant. It carries
+ * text and knows nothing of the protocol: the client signs in again on every onopen.
  */
 export class WebSocketTransport {
   /** @type {((text: string) => void) | null} */ onmessage = null;
   /** @type {(() => void) | null} */ onopen = null;
-  /** @type {((info: {code: number, reason: string, willReconnect: boolean}) => void) | null} */ onclose = null;
+  /** @type {((info: {code: number, reason: string, willReconnect: boolean, delayMs?: number}) => void) | null} */ onclose = null;
 
   #url;
   #WebSocket;
@@ -178,13 +180,14 @@ export class WebSocketTransport {
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
-      this.#socket = null;
-      const willReconnect = !this.#closed;
-      this.onclose?.({ code: event.code, reason: event.reason, willReconnect });
-      if (!willReconnect) return;
-      const delay = this.#delayMs * (0.75 + Math.random() * 0.5);
+      this.#socket = null; // close() clears it first, so this socket closed by itself
+      // The wait is chosen before onclose so the client can say when the next try comes.
+      const base = Math.min(this.#delayMs, this.#maxDelayMs);
+      const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
       this.#delayMs = Math.min(this.#delayMs * 2, this.#maxDelayMs);
-      this.#timer = setTimeout(() => this.#connect(), delay);
+      this.onclose?.({ code: event.code, reason: event.reason, willReconnect: true, delayMs });
+      // onclose may have closed the transport (the server refused the token): no retry then.
+      if (!this.#closed) this.#timer = setTimeout(() => this.#connect(), delayMs);
     };
   }
 }
@@ -311,10 +314,20 @@ class TonePlayer {
 // ----- The client ----------------------------------------------------------------------------------
 
 const CONSTRUCT = Symbol('DuetClient.create');
-const EVENT_NAMES = ['state', 'localStream', 'remoteStream', 'presence', 'refused', 'error', 'connection', 'tone'];
+const EVENT_NAMES = ['state', 'localStream', 'remoteStream', 'presence', 'refused', 'error', 'connection', 'connectionState', 'tone'];
 const SIGNALING_STATES = new Set(['stable', 'have-local-offer', 'have-remote-offer', 'closed']);
 const PEER_STATES = new Set(['new', 'connecting', 'connected', 'disconnected', 'failed', 'closed']);
 const IN_CALL = new Set(['outgoing', 'incoming', 'connecting', 'active']);
+// duet-server closes a socket whose auth it refused with 4401 (docs/protocol.md), after an
+// error frame; a transport of the app's own may pass on only the close.
+const CLOSE_UNAUTHENTICATED = 4401;
+// The short form of each connection state, the 'connection' event's older vocabulary.
+const SHORT_CONNECTION = { connecting: 'connecting', reconnecting: 'connecting', connected: 'online', disconnected: 'offline' };
+
+/** A connection status, frozen: every listener gets the same object and cannot change it. */
+function connectionStatus(state, reason, { attempt = 0, delayMs = null, code = null, error = null } = {}) {
+  return Object.freeze({ state, reason, attempt, delayMs, code, error });
+}
 
 /** A new call id: 128 random bits, in the id charset [A-Za-z0-9_-]. */
 function newCallId() {
@@ -370,14 +383,17 @@ export class DuetClient {
   /** @type {CallView | null} */ #view = null;
   #events = [];
   #running = false;
-  #closing = false; // close() was called while a batch ran
+  #closing = false; // the client is ending, after the batch that is running
   #closed = false;
+  #final = null; // the 'disconnected' status it ends with
 
   // The signed-in connection.
   #userId = null;
   #displayName = null;
   #online = false;
   #connection = 'connecting';
+  #status = connectionStatus('connecting', 'start');
+  #attempt = 0; // drops since the last sign-in
   #outbox = [];
   #presence = new Map();
   #auth = null; // { resolve, reject } until the first auth:ok
@@ -479,7 +495,6 @@ export class DuetClient {
 
       const signedIn = new Promise((resolve, reject) => { this.#auth = { resolve, reject }; });
       signedIn.catch(() => {}); // awaited below; a rejection after a timeout is not "unhandled"
-      this.#emitConnection('connecting');
       this.#transport = options.transport ?? new WebSocketTransport(websocketUrl(this.#server));
       this.#attachTransport(this.#transport);
       await Promise.race([signedIn, timedOut]);
@@ -512,12 +527,16 @@ export class DuetClient {
 
   async #refreshIceServers() {
     if (this.#closed) return;
+    let fetched;
     try {
-      this.#setIceServers(await fetchIceServers(this.#server, this.#token));
+      fetched = await fetchIceServers(this.#server, this.#token);
     } catch (error) {
+      if (this.#closed) return; // closed while the request was out
       this.#emit('error', { code: error.code ?? 'internal', message: `refreshing ICE servers: ${error.message}` });
       this.#iceTimer = setTimeout(() => this.#refreshIceServers(), ICE_REFRESH_MIN_S * 1000);
+      return;
     }
+    if (!this.#closed) this.#setIceServers(fetched); // a new timer for a closed client would outlive it
   }
 
   // ----- Public API -------------------------------------------------------------------------------
@@ -528,8 +547,10 @@ export class DuetClient {
   get displayName() { return this.#displayName ?? ''; }
   /** The last CallView the core published (idle before the first call). */
   get view() { return this.#view; }
-  /** 'connecting' | 'online' | 'offline'. */
+  /** 'connecting' | 'online' | 'offline': the short form of connectionState. */
   get connection() { return this.#connection; }
+  /** The signaling connection's state, why it is so, and for 'reconnecting' which attempt and when. */
+  get connectionState() { return this.#status; }
   /** Every contact's last presence: { [userId]: 'online' | 'busy' | 'offline' }. */
   get presence() { return Object.fromEntries(this.#presence); }
   /** The camera and microphone stream of the current call, or null. */
@@ -550,6 +571,8 @@ export class DuetClient {
     const set = this.#listeners.get(event);
     if (!set) throw new TypeError(`unknown event "${event}"; events: ${EVENT_NAMES.join(', ')}`);
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    // A closed client says nothing more: a listener added now would wait forever.
+    if (this.#closed) throw this.#closedError();
     set.add(listener);
     return () => this.off(event, listener);
   }
@@ -588,23 +611,42 @@ export class DuetClient {
    * Starts or resumes audio output for the ringtone and ringback. Browsers keep audio silent until
    * the user has interacted with the page: call this from a click handler (sign-in is a good one).
    */
-  unlockAudio() { return this.#playTones ? this.#tones.unlock() : Promise.resolve(); }
+  unlockAudio() {
+    // After close() the tone player is gone; unlocking would open a new AudioContext for nothing.
+    if (this.#closed || this.#closing) return Promise.reject(this.#closedError());
+    return this.#playTones ? this.#tones.unlock() : Promise.resolve();
+  }
 
   /**
    * Hangs up if in a call, closes the signaling connection and the peer connection, releases the
-   * camera and microphone, stops timers and tones, and frees the core. The client is unusable after.
+   * camera and microphone, stops timers and tones, and frees the core. Its last events (the
+   * hang-up's view, connectionState 'disconnected' with reason 'closed') come before it returns;
+   * after that no listener is called again, and intents and on() throw an Error with code 'closed'.
    */
   async close() {
+    this.#end(connectionStatus('disconnected', 'closed'));
+  }
+
+  // Ends the client for good with a 'disconnected' status: close(), or a connection that cannot
+  // come back (the token refused, a transport that gave up).
+  #end(status) {
     if (this.#closed || this.#closing) return;
+    this.#final = status;
     if (this.#phone && this.#view && IN_CALL.has(this.#view.state)) this.#dispatch({ type: 'hangUp' });
-    // Called from a listener while a batch runs: the hang-up is queued behind it, so the
-    // teardown waits for the queue to empty.
+    // From a listener while a batch runs: the hang-up is queued behind it, so the teardown
+    // waits for the queue to empty.
     if (this.#running) this.#closing = true;
     else this.#shutdown();
   }
 
+  #closedError() {
+    const cause = this.#final?.error ?? undefined;
+    const why = cause ? `: ${cause.message}` : '';
+    return codeError('closed', `this DuetClient is closed${why}`, cause);
+  }
+
   #intent(event) {
-    if (this.#closed || this.#closing) throw codeError('closed', 'this DuetClient is closed');
+    if (this.#closed || this.#closing) throw this.#closedError();
     this.#dispatch(event);
   }
 
@@ -685,26 +727,44 @@ export class DuetClient {
 
   #attachTransport(transport) {
     transport.onopen = () => {
+      // Still 'reconnecting' (or 'connecting') until auth:ok: an open socket is not signed in.
       if (this.#transport !== transport || this.#closed) return;
-      this.#emitConnection('connecting');
       transport.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'auth', token: this.#token }));
     };
     transport.onmessage = (text) => {
       if (this.#transport === transport && !this.#closed && typeof text === 'string') this.#received(text);
     };
     transport.onclose = (info = {}) => {
-      if (this.#transport !== transport || this.#closed) return;
+      if (this.#transport !== transport || this.#closed || this.#closing) return;
       this.#online = false;
-      const again = Boolean(info.willReconnect);
-      this.#emitConnection(again ? 'connecting' : 'offline');
-      const why = `signaling connection closed (${info.code ?? '?'}${info.reason ? ` ${info.reason}` : ''})`;
-      if (this.#auth) {
-        if (!again) this.#auth.reject(codeError('closed', why));
-      } else {
-        this.#emit('error', { code: 'transport', message: again ? `${why}; reconnecting` : why });
+      const code = Number.isFinite(info.code) ? info.code : null;
+      const why = `signaling connection closed (${code ?? '?'}${info.reason ? ` ${info.reason}` : ''})`;
+      if (code === CLOSE_UNAUTHENTICATED) return this.#unauthenticated({ message: `the server refused the token; ${why}` });
+      if (!info.willReconnect) {
+        const error = codeError('transport', why);
+        if (this.#auth) return this.#auth.reject(codeError('closed', why));
+        this.#emit('error', { code: 'transport', message: why });
+        return this.#end(connectionStatus('disconnected', 'transport', { code, error }));
       }
+      // The server keeps our calls for its grace period and delivers what we missed when we
+      // sign in again; the core is not told, media goes on peer to peer meanwhile.
+      this.#attempt++;
+      const delayMs = Number.isFinite(info.delayMs) && info.delayMs >= 0 ? info.delayMs : null;
+      this.#setStatus(connectionStatus('reconnecting', 'dropped', { attempt: this.#attempt, delayMs, code }));
+      if (!this.#auth) this.#emit('error', { code: 'transport', message: `${why}; reconnecting` });
     };
     if (transport.connected === true) transport.onopen();
+  }
+
+  // Every change of the connection's state goes through here: no-ops are dropped, and nothing
+  // leaves 'disconnected', which is final.
+  #setStatus(status) {
+    const now = this.#status;
+    if (now.state === 'disconnected') return;
+    if (now.state === status.state && now.reason === status.reason && now.attempt === status.attempt) return;
+    this.#status = status;
+    this.#emit('connectionState', status);
+    this.#emitConnection(SHORT_CONNECTION[status.state]);
   }
 
   #received(text) {
@@ -745,7 +805,8 @@ export class DuetClient {
       this.#view = JSON.parse(this.#phone.view());
     }
     this.#online = true;
-    this.#emitConnection('online');
+    this.#attempt = 0;
+    this.#setStatus(connectionStatus('connected', 'signed_in'));
     // What the core said while the socket was down goes out now, in order.
     const outbox = this.#outbox;
     this.#outbox = [];
@@ -758,12 +819,12 @@ export class DuetClient {
 
   #unauthenticated(message) {
     const error = codeError('unauthenticated', message.message || 'the server refused the token');
-    if (this.#auth) return this.#auth.reject(error);
-    // The token expired while we were away: reconnecting would not help. Sign in again.
-    this.#emit('error', { code: 'unauthenticated', message: error.message });
+    // Retrying with the same token would be refused again, forever: stop now.
     this.#online = false;
     this.#transport.close();
-    this.#emitConnection('offline');
+    if (this.#auth) return this.#auth.reject(error);
+    this.#emit('error', { code: 'unauthenticated', message: error.message });
+    this.#end(connectionStatus('disconnected', 'unauthenticated', { error }));
   }
 
   #send(text) {
@@ -907,7 +968,9 @@ export class DuetClient {
     const record = this.#peerFor(peer);
     if (!record) return;
     this.#peer = null;
-    record.pc.close();
+    const { pc } = record;
+    pc.onnegotiationneeded = pc.onicecandidate = pc.onsignalingstatechange = pc.onconnectionstatechange = pc.ontrack = null;
+    pc.close();
     if (record.remoteStream) this.#emit('remoteStream', null);
   }
 
@@ -1032,6 +1095,7 @@ export class DuetClient {
   #shutdown() {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing = false;
     clearTimeout(this.#iceTimer);
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
@@ -1039,12 +1103,23 @@ export class DuetClient {
     if (this.#peer) this.#closePeer(this.#peer.peer);
     this.#mediaGeneration++;
     this.#dropLocalStream();
-    this.#transport?.close();
+    const transport = this.#transport;
+    if (transport) {
+      transport.close();
+      // A transport of the app's own may still call its handlers (a frame already in flight);
+      // no-ops rather than null, for transports that call them without checking.
+      transport.onopen = () => {};
+      transport.onmessage = () => {};
+      transport.onclose = () => {};
+    }
     this.#online = false;
     this.#outbox = [];
     this.#events = [];
     this.#phone?.delete();
     this.#phone = null;
-    this.#emitConnection('offline');
+    // The last words: the final state, then silence. Dropping the listeners makes sure of it
+    // whatever is still in flight (a promise of the browser's, a frame, a late callback).
+    this.#setStatus(this.#final ?? connectionStatus('disconnected', 'closed'));
+    for (const set of this.#listeners.values()) set.clear();
   }
 }
