@@ -1,7 +1,7 @@
 // The network side of duet-server: a listener, a Beast HTTP session per connection (REST,
 // static files, the upgrade to WebSocket) and a WebSocket session per signaling socket, which
 // speaks the frames of websocket.hpp itself. Each async step is a do_x / on_x pair. Everything runs on one io_context thread except password
-// hashing, which goes to `workers` and comes back with net::post.
+// hashing and gzipping a static file, which go to `workers` and come back with net::post.
 #include "server/server.hpp"
 
 #include <boost/asio.hpp>
@@ -9,12 +9,18 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <array>
 #include <unordered_map>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "server/api.hpp"
+#include "server/compression.hpp"
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
 #include "server/rate_limit.hpp"
@@ -116,6 +122,7 @@ struct Server::Impl {
   std::vector<char> read_buffer = std::vector<char>(64 * 1024);
   bool stopping = false;
   std::vector<Mount> mounts;
+  GzipCache gzip_cache;  // static files, compressed once per version; used on the I/O thread only
 };
 
 // ----- WebSocket -----------------------------------------------------------------------------
@@ -326,6 +333,65 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   bool ping_sent_ = false;
 };
 
+// ----- static files --------------------------------------------------------------------------
+
+namespace {
+
+// A response body that shares a cached string instead of copying it: the cache may drop its
+// entry while the response is still being written, and the body keeps the bytes alive.
+struct SharedStringBody {
+  using value_type = std::shared_ptr<const std::string>;
+
+  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+
+    template <bool isRequest, class Fields>
+    writer(const http::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+
+    void init(beast::error_code& ec) { ec = {}; }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!body_ || body_->empty()) return boost::none;
+      return {{const_buffers_type(body_->data(), body_->size()), false}};
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
+
+// Every Accept-Encoding line of a request as one list: a client may split it over several.
+std::string accept_encoding_of(const http::request<http::string_body>& request) {
+  std::string out;
+  for (auto [it, end] = request.equal_range(http::field::accept_encoding); it != end; ++it) {
+    if (!out.empty()) out += ", ";
+    const auto value = it->value();
+    out.append(value.data(), value.size());
+  }
+  return out;
+}
+
+// The first `size` bytes of an open file, read from offset 0 without moving the descriptor's
+// position (the identity answer may still stream from it).
+Expected<std::string> read_whole(int fd, std::uint64_t size) {
+  std::string data(static_cast<std::size_t>(size), '\0');
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pread(fd, data.data() + done, data.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error(ErrorCode::internal, std::string("read failed: ") + std::strerror(errno));
+    if (n == 0) return make_error(ErrorCode::internal, "the file shrank while it was read");
+    done += static_cast<std::size_t>(n);
+  }
+  return data;
+}
+
+}  // namespace
+
 // ----- HTTP ----------------------------------------------------------------------------------
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -424,25 +490,94 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     beast::error_code ec;
     http::file_body::value_type body;
     if (file) body.open(file->c_str(), beast::file_mode::scan, ec);
-    if (!file || ec) {
+    struct stat st {};
+    // A folder opens for reading too, and would fail only once its headers were sent.
+    const bool regular = file && !ec && ::fstat(body.file().native_handle(), &st) == 0 && S_ISREG(st.st_mode);
+    if (!regular) {
       const auto code = file ? ErrorCode::not_found : file.error().code;
       return reply(error_response(make_error(code, file ? "no such file" : file.error().message)), version, keep_alive);
     }
-    const auto size = body.size();
-    http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                        std::make_tuple(http::status::ok, version)};
+    const FileStamp stamp{static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+                          static_cast<std::uint64_t>(st.st_size)};
+    const bool head = request.method() == http::verb::head;
+    const Delivery how{version, keep_alive, head};
+    if (choose_encoding(accept_encoding_of(request), *file, stamp.size) != Encoding::gzip) {
+      return send_file(std::move(body), *file, nullptr, how);
+    }
+    if (auto cached = server_.gzip_cache.find(*file, stamp)) return send_file(std::move(body), *file, cached, how);
+    auto data = read_whole(body.file().native_handle(), stamp.size);
+    if (!data) {
+      note("cannot gzip " + *file + ": " + data.error().message);
+      return send_file(std::move(body), *file, nullptr, how);
+    }
+    // Level 9 takes tens of milliseconds for the wasm module, more for a large file: done on a
+    // worker, so signaling on the I/O thread does not wait for it. Only the I/O thread touches
+    // the cache. Two first requests for the same file may both compress it; the second put
+    // replaces the first.
+    net::post(server_.workers, [self = shared_from_this(), data = std::move(*data), body = std::move(body),
+                                path = std::move(*file), stamp, how]() mutable {
+      auto packed = gzip(data);
+      net::post(self->stream_.get_executor(), [self, packed = std::move(packed), body = std::move(body),
+                                               path = std::move(path), stamp, how]() mutable {
+        std::shared_ptr<const std::string> gz;
+        if (packed) {
+          gz = std::make_shared<const std::string>(std::move(*packed));
+          // Kept even when it does not pay, so the next request does not compress it again.
+          self->server_.gzip_cache.put(path, stamp, gz);
+        } else {
+          note("cannot gzip " + path + ": " + packed.error().message);
+        }
+        self->send_file(std::move(body), path, gz, how);
+      });
+    });
+  }
+
+  struct Delivery {  // how the request wants its file
+    unsigned version;
+    bool keep_alive;
+    bool head;
+  };
+
+  // The file's answer: `gz` when there is one smaller than the file, else the open file as it
+  // is. HEAD gets GET's headers, Content-Length included, and no body.
+  void send_file(http::file_body::value_type file, const std::string& path, std::shared_ptr<const std::string> gz,
+                 Delivery how) {
+    if (gz && gz->size() < file.size()) {
+      http::response<SharedStringBody> res{std::piecewise_construct, std::make_tuple(gz),
+                                           std::make_tuple(http::status::ok, how.version)};
+      set_file_headers(res, path, how.keep_alive);
+      res.set(http::field::content_encoding, "gzip");
+      res.content_length(gz->size());
+      return send_message(std::move(res), how);
+    }
+    const auto size = file.size();
+    http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(file)),
+                                        std::make_tuple(http::status::ok, how.version)};
+    set_file_headers(res, path, how.keep_alive);
+    res.content_length(size);
+    send_message(std::move(res), how);
+  }
+
+  template <class Body>
+  static void set_file_headers(http::response<Body>& res, const std::string& path, bool keep_alive) {
     res.set(http::field::server, "duet-server");
-    res.set(http::field::content_type, mime_type(*file));
+    res.set(http::field::content_type, mime_type(path));
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Content-Type-Options", "nosniff");
-    res.content_length(size);
+    // Whether a compressible file is gzipped depends on the request's Accept-Encoding, so a
+    // shared cache must key on it, for the identity answer as much as for the gzip one.
+    if (compressible(path)) res.set(http::field::vary, "Accept-Encoding");
     res.keep_alive(keep_alive);
-    if (request.method() == http::verb::head) {
-      http::response<http::empty_body> head{http::status::ok, version};
-      head.base() = res.base();
-      return write(http::message_generator(std::move(head)), keep_alive);
+  }
+
+  template <class Body>
+  void send_message(http::response<Body>&& res, Delivery how) {
+    if (how.head) {
+      http::response<http::empty_body> empty{res.result(), res.version()};
+      empty.base() = res.base();
+      return write(http::message_generator(std::move(empty)), how.keep_alive);
     }
-    write(http::message_generator(std::move(res)), keep_alive);
+    write(http::message_generator(std::move(res)), how.keep_alive);
   }
 
   void reply(const Response& r, unsigned version, bool keep_alive) {
