@@ -12,7 +12,7 @@ import { announce, h, setText } from './dom.mjs';
 import { commonError, refusedMessage } from './errors.mjs';
 import { formatLocale, otherParty, presenceOf } from './format.mjs';
 import { createTranslator, LANG_STORAGE_KEY, loadDictionary, pickLanguage, translateStatic } from './i18n.mjs';
-import { readToken, tokenExpiry, tokenState, writeToken } from './session.mjs';
+import { connectionNotice, connectionStep, readToken, refusedTokenMessage, tokenExpiry, tokenState, writeToken } from './session.mjs';
 import { createAuthScreen } from './screens/auth.mjs';
 import { createCallScreen } from './screens/call.mjs';
 import { createContactsScreen } from './screens/contacts.mjs';
@@ -144,6 +144,9 @@ const langSelect = /** @type {HTMLSelectElement} */ ($('lang'));
 const signOutButton = $('sign-out');
 const meName = $('me');
 
+// role="status" implies a polite live region; said outright for readers that do not infer it.
+banner.setAttribute('aria-live', 'polite');
+
 document.body.append(callScreen.el, incomingDialog.el);
 
 // ----- language -------------------------------------------------------------------------------
@@ -205,9 +208,7 @@ function renderChrome() {
 
   // For end-to-end tests (and styles): whether calls can be placed now.
   document.documentElement.dataset.connection = state.connection;
-  const bannerKey = !signedIn ? null
-    : state.connection === 'offline' || state.connection === 'reconnecting' ? 'app.offline'
-      : state.connection === 'unavailable' ? 'app.callsUnavailable' : null;
+  const bannerKey = signedIn ? connectionNotice(state.connection) : null;
   banner.hidden = bannerKey === null;
   banner.dataset.connection = state.connection;
   setText(banner, bannerKey ? t(bannerKey) : '');
@@ -366,7 +367,7 @@ async function connectClient(generation) {
     if (generation !== state.generation) return;
     const code = /** @type {any} */ (error)?.code;
     if (code === 'unauthenticated') {
-      signOut({ key: 'auth.expired' });
+      signOut(refusedTokenMessage(state.token, Date.now()));
       return;
     }
     console.warn('duet: calling is unavailable', error);
@@ -396,29 +397,39 @@ async function connectClient(generation) {
     console.info('duet: refused', r);
     showToast(refusedMessage(r, state.lastIntent));
   }));
-  client.on('error', mine((/** @type {any} */ error) => {
-    if (error?.code === 'unauthenticated') signOut({ key: 'auth.expired' });
-    else console.warn('duet:', error);
-  }));
-  client.on('connection', (/** @type {string} */ c) => {
-    if (state.client !== client) return;
+  // A refused token comes here too, but its end is the connection state's to handle.
+  client.on('error', mine((/** @type {any} */ error) => console.warn('duet:', error)));
+  client.on('connectionState', mine((/** @type {{state: string, reason: string}} */ status) => {
     const wasDown = state.connection === 'reconnecting' || state.connection === 'offline';
-    if (c === 'online') state.connection = 'online';
-    else if (c === 'connecting') state.connection = 'reconnecting';
-    else {
-      // Closed for good (an expired token says so through 'error' first): start over.
-      state.connection = 'offline';
-      state.client = null;
-      client.close().catch(() => {});
-      reconnectTimer = setTimeout(() => connectClient(generation), reconnectDelay);
-      reconnectDelay = Math.min(reconnectDelay * 2, 60_000);
+    const step = connectionStep(status, state.token, Date.now());
+    switch (step.kind) {
+      case 'online':
+        state.connection = 'online';
+        break;
+      case 'reconnecting':
+        // Calls go on through a drop: only the banner says so.
+        state.connection = 'reconnecting';
+        break;
+      case 'signIn':
+        // The token is no good any more: no client will get in with it.
+        signOut(step.message);
+        return;
+      case 'restart':
+        // The client ended by itself (its transport gave up): a new one, after a while.
+        state.connection = 'offline';
+        state.client = null;
+        reconnectTimer = setTimeout(() => connectClient(generation), reconnectDelay);
+        reconnectDelay = Math.min(reconnectDelay * 2, 60_000);
+        break;
+      default:
+        return;
     }
     renderChrome();
-    if (c === 'online' && wasDown) {
+    if (step.kind === 'online' && wasDown) {
       reloadContacts();
       refreshMissedCount();
     }
-  });
+  }));
   renderChrome();
   clientChanged(client);
   // Presence that came with the sign-in, before these listeners were there.
@@ -479,10 +490,14 @@ function onView(view) {
   updateTitle();
 }
 
-/** While the call screen is up, the rest of the page is out of reach (and of the reader). */
-/** @param {boolean} on */
+/**
+ * While the call screen is up, the rest of the page is out of reach (and of the reader); but
+ * the connection banner stays above it: a call goes on through a drop, and the user should
+ * know that, meanwhile, a hang-up or a mute reaches the other side only once it is back.
+ * @param {boolean} on
+ */
 function setInert(on) {
-  for (const el of [header, main, banner, toast]) {
+  for (const el of [header, main, toast]) {
     if (on) el.setAttribute('inert', '');
     else el.removeAttribute('inert');
   }
