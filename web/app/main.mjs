@@ -144,9 +144,6 @@ const langSelect = /** @type {HTMLSelectElement} */ ($('lang'));
 const signOutButton = $('sign-out');
 const meName = $('me');
 
-// role="status" implies a polite live region; said outright for readers that do not infer it.
-banner.setAttribute('aria-live', 'polite');
-
 document.body.append(callScreen.el, incomingDialog.el);
 
 // ----- language -------------------------------------------------------------------------------
