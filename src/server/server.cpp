@@ -24,6 +24,7 @@
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
 #include "server/rate_limit.hpp"
+#include "server/entity_tag.hpp"
 #include "server/static_files.hpp"
 #include "server/websocket.hpp"
 
@@ -364,10 +365,10 @@ struct SharedStringBody {
   };
 };
 
-// Every Accept-Encoding line of a request as one list: a client may split it over several.
-std::string accept_encoding_of(const http::request<http::string_body>& request) {
+// Every line of a list-valued header as one list: a client may split it over several.
+std::string header_list(const http::request<http::string_body>& request, http::field field) {
   std::string out;
-  for (auto [it, end] = request.equal_range(http::field::accept_encoding); it != end; ++it) {
+  for (auto [it, end] = request.equal_range(field); it != end; ++it) {
     if (!out.empty()) out += ", ";
     const auto value = it->value();
     out.append(value.data(), value.size());
@@ -500,11 +501,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const FileStamp stamp{static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
                           static_cast<std::uint64_t>(st.st_size)};
     const bool head = request.method() == http::verb::head;
-    const Delivery how{version, keep_alive, head};
-    if (choose_encoding(accept_encoding_of(request), *file, stamp.size) != Encoding::gzip) {
-      return send_file(std::move(body), *file, nullptr, how);
+    const Delivery how{version, keep_alive, head, stamp};
+    const bool wants_gzip = choose_encoding(header_list(request, http::field::accept_encoding), *file, stamp.size) == Encoding::gzip;
+    auto cached = wants_gzip ? server_.gzip_cache.find(*file, stamp) : nullptr;
+    // The body this request would get, decided before any compressing: a browser revalidating
+    // the page (every load: no-cache) is answered from the stat alone.
+    const bool zipped = wants_gzip && (!cached || cached->size() < stamp.size);
+    const std::string tag = entity_tag(stamp, zipped ? Encoding::gzip : Encoding::identity);
+    if (none_match_hits(header_list(request, http::field::if_none_match), tag)) {
+      return not_modified(*file, tag, how);
     }
-    if (auto cached = server_.gzip_cache.find(*file, stamp)) return send_file(std::move(body), *file, cached, how);
+    if (!wants_gzip) return send_file(std::move(body), *file, nullptr, how);
+    if (cached) return send_file(std::move(body), *file, cached, how);
     auto data = read_whole(body.file().native_handle(), stamp.size);
     if (!data) {
       note("cannot gzip " + *file + ": " + data.error().message);
@@ -532,11 +540,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
-  struct Delivery {  // how the request wants its file
+  struct Delivery {  // how the request wants its file, and which version of it there is
     unsigned version;
     bool keep_alive;
     bool head;
+    FileStamp stamp;
   };
+
+  // 304: the browser's copy is current. The headers a 200 would have had, minus the body's.
+  void not_modified(const std::string& path, const std::string& tag, Delivery how) {
+    http::response<http::empty_body> res{http::status::not_modified, how.version};
+    set_file_headers(res, path, how.keep_alive);
+    res.erase(http::field::content_type);
+    res.set(http::field::etag, tag);
+    write(http::message_generator(std::move(res)), how.keep_alive);
+  }
 
   // The file's answer: `gz` when there is one smaller than the file, else the open file as it
   // is. HEAD gets GET's headers, Content-Length included, and no body.
@@ -547,6 +565,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                            std::make_tuple(http::status::ok, how.version)};
       set_file_headers(res, path, how.keep_alive);
       res.set(http::field::content_encoding, "gzip");
+      res.set(http::field::etag, entity_tag(how.stamp, Encoding::gzip));
       res.content_length(gz->size());
       return send_message(std::move(res), how);
     }
@@ -554,6 +573,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(file)),
                                         std::make_tuple(http::status::ok, how.version)};
     set_file_headers(res, path, how.keep_alive);
+    res.set(http::field::etag, entity_tag(how.stamp, Encoding::identity));
     res.content_length(size);
     send_message(std::move(res), how);
   }

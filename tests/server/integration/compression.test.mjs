@@ -1,6 +1,7 @@
 // Static files go out gzip-compressed when the request accepts it: the bytes decompress to
 // exactly the file, the headers say so (Content-Encoding, Content-Length, Vary), HEAD matches
 // GET, and a request that does not accept gzip, a tiny file or an image gets the file as it is.
+// Each answer has an entity tag, and a browser that revalidates with it gets an empty 304.
 // Requests go through node:http, which hands back the bytes on the wire undecoded.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -170,6 +171,55 @@ describe('gzip for static files', () => {
     await writeFile(file, third);
     const r3 = await get(server, '/edited.mjs', { headers: { 'accept-encoding': 'gzip' } });
     assert.ok(zlib.gunzipSync(r3.body).equals(third), 'the third version');
+  });
+
+  test('each answer carries an entity tag, one for the gzip body and another for the file as it is', async () => {
+    const zipped = await get(server, '/app.mjs', { headers: { 'accept-encoding': 'gzip' } });
+    const plain = await get(server, '/app.mjs');
+    assert.match(zipped.headers.etag, /^"[0-9a-f]+-[0-9a-f]+-gz"$/);
+    assert.match(plain.headers.etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.equal(zipped.headers.etag, `${plain.headers.etag.slice(0, -1)}-gz"`);
+    const image = await get(server, '/logo.png', { headers: { 'accept-encoding': 'gzip' } });
+    assert.match(image.headers.etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+  });
+
+  test('a browser revalidating with its tag gets an empty 304 with the same tag; another encoding\'s tag gets the file', async () => {
+    const gz = { 'accept-encoding': 'gzip, deflate, br' };
+    const first = await get(server, '/app.mjs', { headers: gz });
+    const tag = first.headers.etag;
+    for (const [what, inm] of [['its tag', tag], ['weakly', `W/${tag}`], ['in a list', `"other", ${tag}`], ['a star', '*']]) {
+      for (const method of ['GET', 'HEAD']) {
+        const again = await get(server, '/app.mjs', { method, headers: { ...gz, 'if-none-match': inm } });
+        assert.equal(again.status, 304, `${what}, ${method}`);
+        assert.equal(again.body.length, 0, `${what}, ${method}`);
+        if (inm !== '*') assert.equal(again.headers.etag, tag, `${what}, ${method}`);
+        assert.equal(again.headers.vary, 'Accept-Encoding');
+        assert.equal(again.headers['cache-control'], 'no-cache');
+        assert.equal(again.headers['content-encoding'], undefined);
+      }
+    }
+    // The gzip body's tag does not stand for the file as it is, nor the other way round.
+    const plain = await get(server, '/app.mjs', { headers: { 'if-none-match': tag } });
+    assert.equal(plain.status, 200);
+    assert.ok(plain.body.equals(files['web/app.mjs']));
+    const zipped = await get(server, '/app.mjs', { headers: { ...gz, 'if-none-match': plain.headers.etag } });
+    assert.equal(zipped.status, 200);
+    assert.ok(zlib.gunzipSync(zipped.body).equals(files['web/app.mjs']));
+  });
+
+  test('after an edit the old tag no longer matches: the new file comes with a new tag', async () => {
+    const file = path.join(root, 'web', 'retagged.mjs');
+    await writeFile(file, codeLike(10_000, 'r'));
+    const old = await get(server, '/retagged.mjs', { headers: { 'accept-encoding': 'gzip' } });
+    await sleep(50);  // a new modification time, as in the test above
+    const edited = Buffer.from(codeLike(10_000, 's'));
+    await writeFile(file, edited);
+    const now = await get(server, '/retagged.mjs', { headers: { 'accept-encoding': 'gzip', 'if-none-match': old.headers.etag } });
+    assert.equal(now.status, 200);
+    assert.notEqual(now.headers.etag, old.headers.etag);
+    assert.ok(zlib.gunzipSync(now.body).equals(edited));
+    const revalidated = await get(server, '/retagged.mjs', { headers: { 'accept-encoding': 'gzip', 'if-none-match': now.headers.etag } });
+    assert.equal(revalidated.status, 304);
   });
 
   test('a path naming a folder is answered 404, not with headers and a broken body', async () => {
