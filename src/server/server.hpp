@@ -1,8 +1,9 @@
 // duet-server's network side: one HTTP and WebSocket listener on Boost.Beast. It parses
 // requests and frames and hands them to the I/O-free parts (Api for REST, Hub for
 // signaling), then carries out what they return. One network thread runs every socket and
-// the hub, so the hub needs no locks; password hashing, the one slow thing, runs on a small
-// worker pool and posts its answer back. Beast stays in server.cpp, behind this pimpl, so the
+// the hub, so the hub needs no locks; password hashing and gzipping, the slow things, run on
+// a small worker pool and post their answers back. Beast stays behind this pimpl (in
+// server.cpp, http_session.cpp and websocket_session.cpp, which share server_impl.hpp), so the
 // rest of the server compiles quickly.
 #pragma once
 
@@ -28,11 +29,11 @@ class Server {
   // Serves until SIGINT or SIGTERM, then closes every socket with "going away" and returns.
   void run();
 
- private:
+  // The running server's state (server_impl.hpp), which the sessions share: named here so
+  // that they can, defined only there.
   struct Impl;
-  // The sessions live in server.cpp and talk to Impl directly.
-  friend class WebSocketSession;
-  friend class HttpSession;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 
