@@ -219,6 +219,10 @@ struct Phone::Handler {
   void start_talking() {
     p.accepted_ = true;
     v().ringing = false;
+    // The peer takes the microphone, and in a video call the camera, to be on until told
+    // otherwise; an answer without video or a mute while it rang must be told now, or the
+    // other side waits for a picture that never comes.
+    if (!v().microphoneOn || (v().callType == CallType::video && !v().cameraOn)) send_media_state();
     if (p.negotiation_) out.push_back(fx::AttachMedia{v().peer});
     if (p.transport_up_) {
       become_active();
@@ -346,9 +350,11 @@ struct Phone::Handler {
     }
   }
 
+  void send_media_state() { send(msg::CallMedia{v().callId, !v().microphoneOn, !v().cameraOn}); }
+
   void set_track(MediaKind kind, bool on) {
     out.push_back(fx::SetTrackEnabled{kind, on});
-    if (p.accepted_) send(msg::CallMedia{v().callId, !v().microphoneOn, !v().cameraOn});
+    if (p.accepted_) send_media_state();  // before that, start_talking tells the peer
     publish();
   }
 

@@ -107,6 +107,17 @@ TEST_CASE("A connection made while it rang makes the call active at the accept",
   CHECK_FALSE(timer_started(fx, TimerKind::connect));
 }
 
+TEST_CASE("A caller who muted while it rang tells the callee at the accept", "[phone][caller][media]") {
+  RingingOut out;
+  auto muted = out.phone.handle(ev::SetMicrophone{false}, T0 + 500);
+  CHECK(sent<msg::CallMedia>(muted).empty());  // the callee has not answered yet
+  auto fx = out.phone.handle(from("bob", msg::CallAccept{"c1"}), T0 + 2'000);
+  auto media = sent<msg::CallMedia>(fx);
+  REQUIRE(media.size() == 1);
+  CHECK(media[0].audioMuted);
+  CHECK_FALSE(media[0].videoMuted);
+}
+
 TEST_CASE("The callee declining ends the caller's call as rejected and releases everything", "[phone][caller]") {
   RingingOut out;
   auto fx = out.phone.handle(from("bob", msg::CallReject{"c1"}), T0 + 3'000);
@@ -341,6 +352,43 @@ TEST_CASE("A camera that cannot be opened on accept goes back to the ringing cal
   CHECK_FALSE(all_of<fx::AcquireMedia>(retry).at(0).video);
   auto open = in.phone.handle(ev::MediaAcquired{true, false}, T0 + 4'100);
   CHECK(sent<msg::CallAccept>(open).size() == 1);
+}
+
+TEST_CASE("A callee who answers a video call without the camera tells the caller the camera is off", "[phone][callee][media]") {
+  World world;
+  world.add("alice");
+  world.add("bob");
+  world.act("alice", ev::Dial{"c1", "bob", CallType::video, "Bob"});
+  world.act("bob", ev::Accept{true});
+  const auto& alice = world.phone("alice").view();
+  CHECK(alice.state == CallState::active);
+  CHECK(alice.callType == CallType::video);
+  CHECK(alice.remoteVideoMuted);
+  CHECK_FALSE(alice.remoteAudioMuted);
+  CHECK_FALSE(world.camera_open("bob"));
+}
+
+TEST_CASE("A callee whose camera failed says so with call:media right after its call:accept", "[phone][callee][media]") {
+  RingingIn in;
+  in.phone.handle(ev::Accept{}, T0 + 3'000);
+  in.phone.handle(ev::MediaFailed{MediaProblem::not_found, false, true}, T0 + 3'100);
+  in.phone.handle(ev::Accept{true}, T0 + 4'000);
+  auto open = in.phone.handle(ev::MediaAcquired{true, false}, T0 + 4'100);
+  auto sends = all_of<fx::Send>(open);
+  REQUIRE(sends.size() >= 2);
+  REQUIRE(std::holds_alternative<msg::CallAccept>(sends[0].message.body));
+  auto* media = std::get_if<msg::CallMedia>(&sends[1].message.body);
+  REQUIRE(media != nullptr);
+  CHECK(media->callId == "c1");
+  CHECK(media->videoMuted);
+  CHECK_FALSE(media->audioMuted);
+}
+
+TEST_CASE("An answer with everything on sends no call:media", "[phone][callee][media]") {
+  RingingIn in;
+  in.phone.handle(ev::Accept{}, T0 + 3'000);
+  auto open = in.phone.handle(ev::MediaAcquired{true, true}, T0 + 3'100);
+  CHECK(sent<msg::CallMedia>(open).empty());
 }
 
 // ----- both sides ---------------------------------------------------------------------------

@@ -119,6 +119,7 @@ class World {
   }
 
   bool media_open(const std::string& user) const { return media_.count(user) && media_.at(user); }
+  bool camera_open(const std::string& user) const { return camera_.count(user) && camera_.at(user); }
   bool attached(const std::string& user) const { return peers_.count(user) && peers_.at(user).attached; }
   bool peer_open(const std::string& user) const { return peers_.count(user) > 0; }
 
@@ -178,11 +179,14 @@ class World {
             if (fail != media_fails.end()) {
               queue(user, fail->second);
             } else {
+              // Like the SDK, a new request replaces the devices the last one opened.
               media_[user] = true;
+              camera_[user] = e.video;
               queue(user, ev::MediaAcquired{e.audio, e.video});
             }
           } else if constexpr (std::is_same_v<T, fx::ReleaseMedia>) {
             media_[user] = false;
+            camera_[user] = false;
           } else if constexpr (std::is_same_v<T, fx::OpenPeer>) {
             peers_[user] = Peer{e.peer, ++generations_};
             if (e.initiator) from_peer(user, ev::NegotiationNeeded{e.peer});
@@ -224,6 +228,7 @@ class World {
   int generations_ = 0;
   std::map<TimerKey, Millis> timers_;
   std::map<std::string, bool> media_;
+  std::map<std::string, bool> camera_;
 };
 
 }  // namespace duet::test
