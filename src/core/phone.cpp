@@ -484,10 +484,17 @@ struct Phone::Handler {
     if (!theirs.fromName.empty()) v().peerName = theirs.fromName;
     // Answer with the devices the user already chose: a user who dialed audio does not
     // turn their camera on because the other side dialed video.
-    const bool asked_video = v().callType == CallType::video;
+    const bool camera = p.media_ready_ ? p.video_acquired_ : v().callType == CallType::video;
     v().callType = theirs.callType;
-    v().cameraOn = theirs.callType == CallType::video &&
-                   (p.media_ready_ ? p.video_acquired_ : asked_video);
+    v().cameraOn = theirs.callType == CallType::video && camera;
+    if (camera && theirs.callType == CallType::audio) {
+      // The camera was opened (or is opening) for our video call, which lost; the audio call
+      // that survived has no use for it, and a camera light left on would say otherwise. There
+      // is no effect that closes the camera alone, so the devices are opened again without it.
+      out.push_back(fx::ReleaseMedia{});
+      p.media_ready_ = p.video_acquired_ = false;
+      acquire_media(false);
+    }
     if (p.media_ready_) {
       v().state = CallState::connecting;
       complete_accept();

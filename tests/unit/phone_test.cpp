@@ -619,6 +619,48 @@ TEST_CASE("The side whose call loses the glare cancels it with reason glare", "[
   CHECK(wfx.empty());
 }
 
+TEST_CASE("Losing the glare to an audio call closes the camera opened for our video call", "[phone][glare]") {
+  World world;
+  world.add("alice");
+  world.add("bob");
+  world.queue("alice", ev::Dial{"z-call", "bob", CallType::video, ""});
+  world.queue("bob", ev::Dial{"b-call", "alice", CallType::audio, ""});
+  world.settle();
+  const auto& alice = world.phone("alice").view();
+  CHECK(alice.state == CallState::active);
+  CHECK(alice.callId == "b-call");
+  CHECK(alice.callType == CallType::audio);
+  CHECK_FALSE(alice.cameraOn);
+  CHECK(world.media_open("alice"));
+  CHECK_FALSE(world.camera_open("alice"));
+  CHECK(world.attached("alice"));
+}
+
+TEST_CASE("Losing the glare to an audio call while the camera is still opening asks for the microphone alone", "[phone][glare]") {
+  Phone phone("alice");
+  phone.handle(ev::Dial{"z-call", "bob", CallType::video, ""}, T0);
+  auto fx = phone.handle(from("bob", msg::CallInitiate{"b-call", "alice", {}, CallType::audio, "Bob"}), T0 + 5);
+  std::size_t release = fx.size(), acquire = fx.size();
+  for (std::size_t i = 0; i < fx.size(); ++i) {
+    if (std::holds_alternative<fx::ReleaseMedia>(fx[i])) release = i;
+    if (std::holds_alternative<fx::AcquireMedia>(fx[i])) acquire = i;
+  }
+  REQUIRE(release < acquire);
+  REQUIRE(acquire < fx.size());
+  CHECK(std::get<fx::AcquireMedia>(fx[acquire]).audio);
+  CHECK_FALSE(std::get<fx::AcquireMedia>(fx[acquire]).video);
+  auto open = phone.handle(ev::MediaAcquired{true, false}, T0 + 60);
+  CHECK(sent<msg::CallAccept>(open).at(0).callId == "b-call");
+}
+
+TEST_CASE("Losing the glare to a video call keeps the camera the user dialed with", "[phone][glare]") {
+  RingingOut out;  // alice dialed video: her camera is open
+  auto fx = out.phone.handle(from("bob", msg::CallInitiate{"c0", "alice", {}, CallType::video, "Bob"}), T0 + 20);
+  CHECK_FALSE(has<fx::ReleaseMedia>(fx));
+  CHECK_FALSE(has<fx::AcquireMedia>(fx));
+  CHECK(published(fx).cameraOn);
+}
+
 // ----- what is ignored or refused -----------------------------------------------------------
 
 TEST_CASE("Dialing during a call is refused and the call goes on", "[phone][refused]") {
