@@ -191,6 +191,10 @@ struct Phone::Handler {
     publish();
   }
 
+  // The callee said yes, but its devices are still opening: call:accept has not gone out and
+  // the caller still rings.
+  bool answering() const { return state() == CallState::connecting && !p.accepted_; }
+
   // Hang up from our side with `reason`, telling the other side in the way the state needs.
   void hang_up(EndReason reason) {
     switch (state()) {
@@ -198,15 +202,13 @@ struct Phone::Handler {
         if (p.initiate_sent_) send(msg::CallCancel{v().callId, reason});
         break;
       case CallState::incoming:
+      case CallState::connecting:
+      case CallState::active:
         if (reason == EndReason::rejected) {
           send(msg::CallReject{v().callId});
         } else {
           send(msg::CallEnd{v().callId, reason});
         }
-        break;
-      case CallState::connecting:
-      case CallState::active:
-        send(msg::CallEnd{v().callId, reason});
         break;
       case CallState::idle:
       case CallState::ended:
@@ -242,6 +244,8 @@ struct Phone::Handler {
 
   // The callee's media is ready after an accept: tell the caller and start media.
   void complete_accept() {
+    // The ring timer outlived the user's accept (see Accept); it stops only now.
+    cancel_timer(TimerKind::ring);
     send(msg::CallAccept{v().callId});
     if (!p.negotiation_) {
       open_peer(false);
@@ -319,11 +323,12 @@ struct Phone::Handler {
     }
     if (e.audioOnly) v().cameraOn = false;
     v().ringing = false;
+    // Connecting, but with no connection yet: the devices open first, and only then does
+    // call:accept go out. The ring timer keeps running meanwhile: the caller still rings, and
+    // if only the camera fails the call rings here again, where the same timeout must end it.
     v().state = CallState::connecting;
-    v().connection = Connection::connecting;
     v().mediaProblem = MediaProblem::none;
     tone(Tone::none);
-    cancel_timer(TimerKind::ring);
     if (p.media_ready_) {
       complete_accept();
     } else {
@@ -333,7 +338,7 @@ struct Phone::Handler {
   }
 
   void operator()(const ev::Reject&) {
-    if (state() != CallState::incoming) {
+    if (state() != CallState::incoming && !answering()) {
       return refuse(ErrorCode::invalid_state, "there is no ringing call to reject");
     }
     hang_up(EndReason::rejected);
@@ -343,7 +348,7 @@ struct Phone::Handler {
     switch (state()) {
       case CallState::outgoing: return hang_up(EndReason::cancelled);
       case CallState::incoming: return hang_up(EndReason::rejected);
-      case CallState::connecting:
+      case CallState::connecting: return hang_up(answering() ? EndReason::rejected : EndReason::hangup);
       case CallState::active: return hang_up(EndReason::hangup);
       case CallState::idle:
       case CallState::ended: return refuse(ErrorCode::invalid_state, "there is no call to hang up");
@@ -675,7 +680,9 @@ struct Phone::Handler {
     switch (e.timer) {
       case TimerKind::ring:
         if (state() == CallState::outgoing) return hang_up(EndReason::timeout);
-        if (state() == CallState::incoming) return finish(EndReason::timeout);
+        // Unanswered here too: still ringing, or accepted by the user while the devices never
+        // came (the caller's own ring timer gives up at the same time, so nothing is sent).
+        if (state() == CallState::incoming || answering()) return finish(EndReason::timeout);
         return;
       case TimerKind::connect:
         if (state() == CallState::connecting) hang_up(EndReason::failed);

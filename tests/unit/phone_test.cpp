@@ -354,6 +354,51 @@ TEST_CASE("A camera that cannot be opened on accept goes back to the ringing cal
   CHECK(sent<msg::CallAccept>(open).size() == 1);
 }
 
+TEST_CASE("A callee whose camera fails on accept is still ended by the ring timeout if they do nothing", "[phone][callee][permissions]") {
+  World world;
+  world.add("bob");  // no caller in this world: only bob's own timer can end the call here
+  world.media_fails["bob"] = ev::MediaFailed{MediaProblem::denied, false, true};
+  world.act("bob", from("alice", msg::CallInitiate{"c1", "bob", {}, CallType::video, "Alice"}));
+  world.advance(3'000);
+  world.act("bob", ev::Accept{});
+  REQUIRE(world.phone("bob").view().state == CallState::incoming);
+  REQUIRE(world.phone("bob").view().mediaProblem == MediaProblem::denied);
+  // The same deadline as if the user had not touched it: the caller gives up then too.
+  world.advance(26'999);
+  CHECK(world.phone("bob").view().state == CallState::incoming);
+  world.advance(1);
+  CHECK(world.phone("bob").view().state == CallState::ended);
+  CHECK(world.phone("bob").view().endReason == EndReason::timeout);
+  CHECK_FALSE(world.peer_open("bob"));
+  CHECK_FALSE(world.media_open("bob"));
+}
+
+TEST_CASE("While the callee's devices open after an accept, the call is connecting with no connection yet, and can still be declined", "[phone][callee]") {
+  RingingIn in;
+  auto accepted = in.phone.handle(ev::Accept{}, T0 + 3'000);
+  CHECK(published(accepted).state == CallState::connecting);
+  CHECK(published(accepted).connection == Connection::none);
+  CHECK_FALSE(has<fx::CancelTimer>(accepted));  // the ring timer still runs
+  auto declined = in.phone.handle(ev::Reject{}, T0 + 3'500);
+  CHECK(sent<msg::CallReject>(declined).size() == 1);
+  CHECK(sent<msg::CallEnd>(declined).empty());
+  CHECK(published(declined).endReason == EndReason::rejected);
+  CHECK(has<fx::ReleaseMedia>(declined));
+}
+
+TEST_CASE("Once the callee's devices open, call:accept goes out, the ring timer stops and the call connects", "[phone][callee]") {
+  RingingIn in(CallType::audio, PhoneConfig{.preconnect = false});
+  in.phone.handle(ev::Accept{}, T0 + 3'000);
+  auto open = in.phone.handle(ev::MediaAcquired{true, false}, T0 + 3'100);
+  CHECK(sent<msg::CallAccept>(open).size() == 1);
+  auto cancelled = all_of<fx::CancelTimer>(open);
+  REQUIRE(cancelled.size() == 1);
+  CHECK(cancelled[0].timer == TimerKind::ring);
+  CHECK(published(open).connection == Connection::connecting);
+  // A ring timer that fired anyway (already on its way) does not end an accepted call.
+  CHECK(in.phone.handle(ev::TimerFired{TimerKind::ring, "c1"}, T0 + 30'000).empty());
+}
+
 TEST_CASE("A callee who answers a video call without the camera tells the caller the camera is off", "[phone][callee][media]") {
   World world;
   world.add("alice");
