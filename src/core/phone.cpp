@@ -305,10 +305,11 @@ struct Phone::Handler {
 
   // ----- user intents ---------------------------------------------------------------------
 
+  // A refused intent's code says what the app can do about it: busy (this phone is in another
+  // call), not_found (no call, or the ringing one is gone), invalid_state (the call is not at
+  // a step where this makes sense), bad_value (it can never make sense for this call).
   void operator()(const ev::Dial& e) {
-    if (in_call(state())) {
-      return refuse(ErrorCode::invalid_state, "already in a call; hang up first");
-    }
+    if (in_call(state())) return refuse(ErrorCode::busy, "already in a call; hang up first");
     if (!is_valid_id(e.callId)) return refuse(ErrorCode::bad_value, "invalid call id");
     if (!is_valid_id(e.peer)) return refuse(ErrorCode::bad_value, "invalid user id to call");
     if (e.peer == p.self_) return refuse(ErrorCode::bad_value, "you cannot call yourself");
@@ -318,8 +319,13 @@ struct Phone::Handler {
   }
 
   void operator()(const ev::Accept& e) {
-    if (state() != CallState::incoming) {
-      return refuse(ErrorCode::invalid_state, "there is no ringing call to accept");
+    switch (state()) {
+      case CallState::incoming: break;
+      case CallState::idle:
+      case CallState::ended: return refuse(ErrorCode::not_found, "there is no ringing call to accept");
+      case CallState::outgoing:
+      case CallState::connecting:
+      case CallState::active: return refuse(ErrorCode::invalid_state, "this call is not ringing here");
     }
     if (e.audioOnly) v().cameraOn = false;
     v().ringing = false;
@@ -338,10 +344,16 @@ struct Phone::Handler {
   }
 
   void operator()(const ev::Reject&) {
-    if (state() != CallState::incoming && !answering()) {
-      return refuse(ErrorCode::invalid_state, "there is no ringing call to reject");
+    switch (state()) {
+      case CallState::incoming: return hang_up(EndReason::rejected);
+      case CallState::connecting:
+        if (answering()) return hang_up(EndReason::rejected);
+        return refuse(ErrorCode::invalid_state, "this call was answered already; hang up instead");
+      case CallState::outgoing:
+      case CallState::active: return refuse(ErrorCode::invalid_state, "this call is not ringing here");
+      case CallState::idle:
+      case CallState::ended: return refuse(ErrorCode::not_found, "there is no ringing call to decline");
     }
-    hang_up(EndReason::rejected);
   }
 
   void operator()(const ev::HangUp&) {
@@ -351,7 +363,10 @@ struct Phone::Handler {
       case CallState::connecting: return hang_up(answering() ? EndReason::rejected : EndReason::hangup);
       case CallState::active: return hang_up(EndReason::hangup);
       case CallState::idle:
-      case CallState::ended: return refuse(ErrorCode::invalid_state, "there is no call to hang up");
+      case CallState::ended:
+        // Not not_found like the other intents with no call: docs/sdk.md gives this code as its
+        // example, and SDK and module tests check it.
+        return refuse(ErrorCode::invalid_state, "there is no call to hang up");
     }
   }
 
@@ -364,16 +379,16 @@ struct Phone::Handler {
   }
 
   void operator()(const ev::SetMicrophone& e) {
-    if (!in_call(state())) return refuse(ErrorCode::invalid_state, "there is no call to mute");
+    if (!in_call(state())) return refuse(ErrorCode::not_found, "there is no call to mute");
     if (v().microphoneOn == e.on) return;
     v().microphoneOn = e.on;
     set_track(MediaKind::audio, e.on);
   }
 
   void operator()(const ev::SetCamera& e) {
-    if (!in_call(state())) return refuse(ErrorCode::invalid_state, "there is no call to turn the camera in");
+    if (!in_call(state())) return refuse(ErrorCode::not_found, "there is no call to turn the camera on or off in");
     if (v().callType != CallType::video) {
-      return refuse(ErrorCode::invalid_state, "this is an audio call");
+      return refuse(ErrorCode::bad_value, "this is an audio call: it has no camera");
     }
     if (v().cameraOn == e.on) return;
     if (p.media_ready_ && e.on && !p.video_acquired_) {

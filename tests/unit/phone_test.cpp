@@ -527,12 +527,21 @@ TEST_CASE("The peer's mute state shows in the view", "[phone][media]") {
   CHECK_FALSE(call.world.phone("bob").view().remoteVideoMuted);
 }
 
-TEST_CASE("Turning on a camera in an audio call is refused", "[phone][media]") {
+TEST_CASE("Turning on a camera in an audio call is refused as bad_value: it can never work in this call", "[phone][media][refused]") {
   InCall call(CallType::audio);
   auto fx = call.world.phone("alice").handle(ev::SetCamera{true}, call.world.now);
   auto refused = all_of<fx::IntentRefused>(fx);
   REQUIRE(refused.size() == 1);
-  CHECK(refused[0].error.code == ErrorCode::invalid_state);
+  CHECK(refused[0].error.code == ErrorCode::bad_value);
+}
+
+TEST_CASE("Turning on a camera that could not be opened is refused as invalid_state", "[phone][media][refused]") {
+  Phone phone("alice");
+  phone.handle(ev::Dial{"c1", "bob", CallType::video, ""}, T0);
+  phone.handle(ev::MediaAcquired{true, false}, T0 + 10);
+  auto fx = phone.handle(ev::SetCamera{true}, T0 + 20);
+  REQUIRE(fx.size() == 1);
+  CHECK(all_of<fx::IntentRefused>(fx).at(0).error.code == ErrorCode::invalid_state);
 }
 
 TEST_CASE("Muting while the devices open is applied when they arrive", "[phone][media]") {
@@ -708,11 +717,11 @@ TEST_CASE("Losing the glare to a video call keeps the camera the user dialed wit
 
 // ----- what is ignored or refused -----------------------------------------------------------
 
-TEST_CASE("Dialing during a call is refused and the call goes on", "[phone][refused]") {
+TEST_CASE("Dialing during a call is refused as busy and the call goes on", "[phone][refused]") {
   RingingOut out;
   auto fx = out.phone.handle(ev::Dial{"c2", "carol", CallType::audio, ""}, T0 + 100);
   REQUIRE(all_of<fx::IntentRefused>(fx).size() == 1);
-  CHECK(all_of<fx::IntentRefused>(fx)[0].error.code == ErrorCode::invalid_state);
+  CHECK(all_of<fx::IntentRefused>(fx)[0].error.code == ErrorCode::busy);
   CHECK(fx.size() == 1);
   CHECK(out.phone.view().callId == "c1");
 }
@@ -727,13 +736,45 @@ TEST_CASE("A dial with an invalid id or to oneself is refused with bad_value", "
   CHECK(phone.view().state == CallState::idle);
 }
 
-TEST_CASE("Accepting, rejecting or hanging up with no call is refused", "[phone][refused]") {
-  Phone phone("alice");
-  Event intent = GENERATE(Event{ev::Accept{}}, Event{ev::Reject{}}, Event{ev::HangUp{}},
-                          Event{ev::SetMicrophone{false}}, Event{ev::SetCamera{false}});
-  auto fx = phone.handle(intent, T0);
-  REQUIRE(fx.size() == 1);
-  CHECK(all_of<fx::IntentRefused>(fx).at(0).error.code == ErrorCode::invalid_state);
+TEST_CASE("Intents about a call when there is none are refused as not_found, hanging up as invalid_state", "[phone][refused]") {
+  auto [intent, code] = GENERATE(table<Event, ErrorCode>({
+      {ev::Accept{}, ErrorCode::not_found},
+      {ev::Reject{}, ErrorCode::not_found},
+      {ev::SetMicrophone{false}, ErrorCode::not_found},
+      {ev::SetCamera{false}, ErrorCode::not_found},
+      // Kept from before the codes were told apart: docs/sdk.md and the SDK's tests use it.
+      {ev::HangUp{}, ErrorCode::invalid_state}}));
+  SECTION("idle") {
+    Phone phone("alice");
+    auto fx = phone.handle(intent, T0);
+    REQUIRE(fx.size() == 1);
+    CHECK(all_of<fx::IntentRefused>(fx).at(0).error.code == code);
+  }
+  SECTION("after a call ended (the ringing call went away just before the click)") {
+    RingingIn in;
+    in.phone.handle(from("alice", msg::CallCancel{"c1", EndReason::cancelled}), T0 + 1'000);
+    auto fx = in.phone.handle(intent, T0 + 1'001);
+    REQUIRE(fx.size() == 1);
+    CHECK(all_of<fx::IntentRefused>(fx).at(0).error.code == code);
+  }
+}
+
+TEST_CASE("Answering or declining a call that is not ringing here is refused as invalid_state", "[phone][refused]") {
+  Event intent = GENERATE(Event{ev::Accept{}}, Event{ev::Reject{}});
+  SECTION("our own call ringing out") {
+    RingingOut out;
+    auto fx = out.phone.handle(intent, T0 + 100);
+    REQUIRE(fx.size() == 1);
+    CHECK(all_of<fx::IntentRefused>(fx).at(0).error.code == ErrorCode::invalid_state);
+    CHECK(out.phone.view().state == CallState::outgoing);
+  }
+  SECTION("a call in progress") {
+    InCall call;
+    auto fx = call.world.phone("bob").handle(intent, call.world.now);
+    REQUIRE(fx.size() == 1);
+    CHECK(all_of<fx::IntentRefused>(fx).at(0).error.code == ErrorCode::invalid_state);
+    CHECK(call.world.phone("bob").view().state == CallState::active);
+  }
 }
 
 TEST_CASE("A timer from a call gone by changes nothing", "[phone][refused]") {
