@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   announcement, callPhase, describeCall, describeEnded, describeIncoming, endReasonMessage, IDLE_VIEW,
-  MEDIA_PROBLEM_KEYS, mediaProblemMessage, statusMessage,
+  isAnswering, MEDIA_PROBLEM_KEYS, mediaProblemMessage, statusMessage,
 } from '../../web/app/call-model.mjs';
 import { translator } from './helpers.mjs';
 
@@ -25,6 +25,25 @@ describe('callPhase', () => {
     for (const state of /** @type {const} */ (['outgoing', 'connecting', 'active'])) assert.equal(callPhase(view({ state })), 'call');
     assert.equal(callPhase(view({ state: 'ended' })), 'ended');
     assert.equal(callPhase(/** @type {any} */ (null)), 'none');
+  });
+  test('a callee whose devices are still opening after the accept stays with the incoming dialog', () => {
+    const answering = view({ state: 'connecting', direction: 'incoming', connection: 'none' });
+    assert.equal(isAnswering(answering), true);
+    assert.equal(callPhase(answering), 'incoming');
+    // Once call:accept went out the core says connecting with a connection: the call screen's.
+    assert.equal(callPhase(view({ state: 'connecting', direction: 'incoming', connection: 'connecting' })), 'call');
+    assert.equal(isAnswering(view({ state: 'connecting', direction: 'outgoing', connection: 'none' })), false);
+  });
+  test('a callee whose camera fails on accept never leaves the incoming dialog: no close and reopen', () => {
+    // The views the core publishes: ringing, accept (devices opening), camera failed, audio-only accept.
+    const steps = [
+      view({ state: 'incoming', direction: 'incoming', ringing: true }),
+      view({ state: 'connecting', direction: 'incoming', connection: 'none' }),
+      view({ state: 'incoming', direction: 'incoming', cameraOn: false, mediaProblem: 'denied', mediaProblemKind: 'video' }),
+      view({ state: 'connecting', direction: 'incoming', connection: 'none', cameraOn: false }),
+    ];
+    assert.deepEqual(steps.map(callPhase), ['incoming', 'incoming', 'incoming', 'incoming']);
+    assert.equal(callPhase(view({ state: 'active', direction: 'incoming', connection: 'connected', startedAt: 1 })), 'call');
   });
 });
 
@@ -95,7 +114,15 @@ describe('the incoming dialog', () => {
   test('after the camera failed on accept: the problem, and audio-only first', () => {
     const d = describeIncoming(view({ state: 'incoming', mediaProblem: 'denied', mediaProblemKind: 'video' }));
     assert.equal(d.preferAudioOnly, true);
+    assert.equal(d.answering, false);
     assert.match(say(d.problem) ?? '', /Kamera izni verilmedi.*site ayarlarından/);
+  });
+  test('answered, devices opening: connecting, no second accept', () => {
+    const d = describeIncoming(view({ state: 'connecting', direction: 'incoming', connection: 'none' }));
+    assert.equal(d.answering, true);
+    assert.equal(say({ key: d.typeKey }, en), 'Connecting…');
+    assert.equal(d.problem, null);
+    assert.equal(describeIncoming(view({ state: 'incoming', ringing: true })).answering, false);
   });
 });
 

@@ -39,9 +39,21 @@ export const IDLE_VIEW = Object.freeze({
 });
 
 /**
+ * Whether the callee has accepted and its camera and microphone are still opening: the core
+ * says `connecting` with no connection yet, and the caller still rings. If only the camera
+ * fails, the call rings here again with the problem; so this belongs to the incoming dialog,
+ * and the call screen only takes over once the devices are open.
+ * @param {CallView} view
+ * @returns {boolean}
+ */
+export function isAnswering(view) {
+  return view?.state === 'connecting' && view.direction === 'incoming' && view.connection === 'none';
+}
+
+/**
  * Which part of the page a view belongs on.
  * - `none`: no call (idle)
- * - `incoming`: the incoming-call dialog
+ * - `incoming`: the incoming-call dialog (ringing, or answered while the devices open)
  * - `call`: the call screen (outgoing, connecting, active)
  * - `ended`: the ended notice
  * @param {CallView} view
@@ -50,8 +62,8 @@ export const IDLE_VIEW = Object.freeze({
 export function callPhase(view) {
   switch (view?.state) {
     case 'incoming': return 'incoming';
+    case 'connecting': return isAnswering(view) ? 'incoming' : 'call';
     case 'outgoing':
-    case 'connecting':
     case 'active': return 'call';
     case 'ended': return 'ended';
     default: return 'none';
@@ -181,15 +193,19 @@ export function describeEnded(view) {
 /**
  * What the incoming-call dialog shows. After the camera failed on accept, the core puts the
  * call back to ringing with `mediaProblem` set: then "accept without video" comes first.
+ * While the devices open after an accept (`answering`) the dialog stays, says it is
+ * connecting, and takes no second accept.
  * @param {CallView} view
  */
 export function describeIncoming(view) {
   const video = view.callType === 'video';
   const problem = mediaProblemMessage(view);
+  const answering = isAnswering(view);
   return {
     name: peerLabel(view),
     video,
-    typeKey: video ? 'call.videoCall' : 'call.audioCall',
+    answering,
+    typeKey: answering ? 'call.connecting' : video ? 'call.videoCall' : 'call.audioCall',
     announce: { key: video ? 'incoming.announceVideo' : 'incoming.announceAudio', params: { name: peerLabel(view) } },
     problem,
     offerAudioOnly: video,

@@ -7,9 +7,13 @@
 // must not hang up on someone; declining takes a deliberate press of the Decline button.
 // Chromium may close a dialog on a second Escape even when `cancel` is prevented (its
 // close-watcher abuse rule), so a dialog that closes while the call still rings is reopened.
+//
+// The dialog stays up from the accept until the devices are open (callPhase "incoming"):
+// when only the camera fails the call rings here again, and closing and reopening the dialog
+// in between would flash the call screen and move focus twice before the problem shows.
 
 import { h, setText, show } from '../dom.mjs';
-import { describeIncoming } from '../call-model.mjs';
+import { callPhase, describeIncoming } from '../call-model.mjs';
 import { initials } from '../format.mjs';
 import { icon } from '../icons.mjs';
 
@@ -21,7 +25,8 @@ import { icon } from '../icons.mjs';
  *           decline: () => void }} app
  */
 export function createIncomingDialog(app) {
-  const title = h('h2', { id: 'incoming-title', class: 'incoming-title' });
+  // Focusable from script only: it holds focus while the accept buttons are disabled.
+  const title = h('h2', { id: 'incoming-title', class: 'incoming-title', tabindex: '-1' });
   const avatarText = h('span');
   const name = h('p', { class: 'incoming-name', 'data-testid': 'incoming-caller' });
   const type = h('p', { class: 'incoming-type', 'data-testid': 'incoming-type' });
@@ -51,7 +56,7 @@ export function createIncomingDialog(app) {
     if (event.key === 'Escape') event.preventDefault();
   });
   dialog.addEventListener('close', () => {
-    if (view && view.state === 'incoming') dialog.showModal();
+    if (view && callPhase(view) === 'incoming') dialog.showModal();
   });
 
   function render() {
@@ -71,6 +76,10 @@ export function createIncomingDialog(app) {
     show(acceptAudio, d.offerAudioOnly);
     acceptAudio.classList.toggle('accept', d.preferAudioOnly);
     accept.classList.toggle('accept', !d.preferAudioOnly);
+    // Answered already: a second accept would only be refused. Declining still works.
+    accept.disabled = d.answering;
+    acceptAudio.disabled = d.answering;
+    dialog.setAttribute('aria-busy', String(d.answering));
   }
 
   return {
@@ -83,7 +92,7 @@ export function createIncomingDialog(app) {
     update(next) {
       const before = view;
       view = next;
-      if (next.state !== 'incoming') {
+      if (callPhase(next) !== 'incoming') {
         show(problem, false);
         show(acceptAudio, false);
         if (dialog.open) {
@@ -102,7 +111,11 @@ export function createIncomingDialog(app) {
       const problemAppeared = d.problem && (!before || before.mediaProblem !== next.mediaProblem);
       if (shownCallId !== next.callId || problemAppeared) {
         shownCallId = next.callId;
-        (d.preferAudioOnly ? acceptAudio : accept).focus();
+        (d.answering ? title : d.preferAudioOnly ? acceptAudio : accept).focus();
+      } else if (d.answering && (document.activeElement === accept || document.activeElement === acceptAudio)) {
+        // The button just pressed is disabled now: keep focus in the dialog, and off Decline,
+        // where a second press of Enter would hang up on the caller.
+        title.focus();
       }
     },
   };
