@@ -364,9 +364,7 @@ struct Phone::Handler {
       case CallState::active: return hang_up(EndReason::hangup);
       case CallState::idle:
       case CallState::ended:
-        // Not not_found like the other intents with no call: docs/sdk.md gives this code as its
-        // example, and SDK and module tests check it.
-        return refuse(ErrorCode::invalid_state, "there is no call to hang up");
+        return refuse(ErrorCode::not_found, "there is no call to hang up");
     }
   }
 

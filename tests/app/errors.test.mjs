@@ -84,10 +84,13 @@ describe('call refusals', () => {
     assert.equal(serverErrorMessage('rate_limited')?.key, 'server.rateLimited');
     assert.deepEqual(serverErrorMessage('bad_version'), { key: 'server.other', params: { code: 'bad_version' } });
   });
-  test('the core\'s invalid_state means different things for different intents', () => {
-    assert.equal(say(refusedMessage({ code: 'invalid_state' }, 'call'), tr), 'Zaten bir görüşmedesiniz. Önce aramayı bitirin.');
+  test('a refused intent is explained by its code, and the camera\'s by the intent', () => {
+    assert.equal(say(refusedMessage({ code: 'busy' }, 'call'), tr), 'Zaten bir görüşmedesiniz. Önce aramayı bitirin.');
+    assert.equal(say(refusedMessage({ code: 'not_found' }, 'accept')), 'That call has already ended.');
+    assert.equal(refusedMessage({ code: 'not_found' }, 'hangUp').key, 'refused.noCall');
     assert.equal(refusedMessage({ code: 'invalid_state' }, 'camera').key, 'refused.cameraUnavailable');
-    assert.equal(refusedMessage({ code: 'invalid_state' }, 'hangUp').key, 'refused.generic');
+    assert.equal(refusedMessage({ code: 'bad_value' }, 'camera').key, 'refused.cameraUnavailable');
+    assert.equal(refusedMessage({ code: 'invalid_state' }, 'accept').key, 'refused.generic');
     assert.equal(refusedMessage({ code: 'rate_limited' }, 'call').key, 'server.rateLimited');
     assert.equal(refusedMessage({ code: 'bad_value' }, 'call').key, 'refused.generic');
   });

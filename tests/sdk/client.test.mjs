@@ -175,7 +175,7 @@ describe('DuetClient in Chromium against duet-server', () => {
       assert.equal(badConfig?.code, 'bad_value', JSON.stringify(badConfig));
       // An intent the core refuses comes back as 'refused', and nothing changes.
       await page.evaluate(() => window.t.client.hangUp());
-      assert.deepEqual(await page.evaluate(() => window.t.refused.map((r) => r.code)), ['invalid_state']);
+      assert.deepEqual(await page.evaluate(() => window.t.refused.map((r) => r.code)), ['not_found']);
       await page.evaluate(() => window.t.client.close());
       assert.equal(await page.evaluate(() => window.t.client.connection), 'offline');
       assert.deepEqual(await page.evaluate(() => window.t.connectionStates.map((c) => `${c.state} ${c.reason}`)), ['disconnected closed']);

@@ -642,7 +642,7 @@ TEST_CASE("A refused intent is an effect, not an error", "[json]") {
   const Json effects = effects_in(alice.handle(R"({"type":"hangUp"})", kNow));
   REQUIRE(effects.size() == 1);
   CHECK(effects[0]["type"] == "intentRefused");
-  CHECK(effects[0]["error"]["code"] == "invalid_state");
+  CHECK(effects[0]["error"]["code"] == "not_found");
   // A bad id is the phone's to refuse, as the same effect.
   const Json dial = effects_in(alice.handle(R"({"type":"dial","callId":"c 1","peer":"bob","callType":"audio"})", kNow));
   REQUIRE(dial.size() == 1);

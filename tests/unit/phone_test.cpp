@@ -736,14 +736,13 @@ TEST_CASE("A dial with an invalid id or to oneself is refused with bad_value", "
   CHECK(phone.view().state == CallState::idle);
 }
 
-TEST_CASE("Intents about a call when there is none are refused as not_found, hanging up as invalid_state", "[phone][refused]") {
+TEST_CASE("Intents about a call when there is none are refused as not_found", "[phone][refused]") {
   auto [intent, code] = GENERATE(table<Event, ErrorCode>({
       {ev::Accept{}, ErrorCode::not_found},
       {ev::Reject{}, ErrorCode::not_found},
       {ev::SetMicrophone{false}, ErrorCode::not_found},
       {ev::SetCamera{false}, ErrorCode::not_found},
-      // Kept from before the codes were told apart: docs/sdk.md and the SDK's tests use it.
-      {ev::HangUp{}, ErrorCode::invalid_state}}));
+      {ev::HangUp{}, ErrorCode::not_found}}));
   SECTION("idle") {
     Phone phone("alice");
     auto fx = phone.handle(intent, T0);

@@ -127,17 +127,22 @@ export function serverErrorMessage(code) {
 
 /**
  * Why the calling core refused what the user asked (the SDK's `refused` event), given what
- * the user asked for last: the core says `invalid_state` both for dialing during a call and
- * for turning on a camera that was never opened.
+ * the user asked for last. The core's codes (docs/sdk.md): `busy` for dialing during a call,
+ * `not_found` when there is no call to act on (it ended a moment before the click), and for
+ * the camera `invalid_state` (it could not be opened) or `bad_value` (an audio call).
  * @param {{code?: string}} refusal
  * @param {'call' | 'accept' | 'reject' | 'hangUp' | 'microphone' | 'camera' | null} lastIntent
  * @returns {Message}
  */
 export function refusedMessage(refusal, lastIntent) {
-  if (refusal?.code === 'invalid_state' || refusal?.code === 'busy') {
-    if (lastIntent === 'call') return { key: 'refused.inCall' };
-    if (lastIntent === 'camera') return { key: 'refused.cameraUnavailable' };
+  switch (refusal?.code) {
+    case 'busy': return { key: 'refused.inCall' };
+    case 'not_found': return { key: 'refused.noCall' };
+    case 'rate_limited': return { key: 'server.rateLimited' };
+    case 'invalid_state':
+    case 'bad_value':
+      if (lastIntent === 'camera') return { key: 'refused.cameraUnavailable' };
+      return { key: 'refused.generic' };
+    default: return { key: 'refused.generic' };
   }
-  if (refusal?.code === 'rate_limited') return { key: 'server.rateLimited' };
-  return { key: 'refused.generic' };
 }

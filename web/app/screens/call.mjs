@@ -10,7 +10,7 @@
 // preview is muted, and mirrored. Audio calls show the person's initials instead of video.
 
 import { h, setText, show } from '../dom.mjs';
-import { describeCall, describeEnded } from '../call-model.mjs';
+import { callPhase, describeCall, describeEnded } from '../call-model.mjs';
 import { formatDuration, formatTimer, initials } from '../format.mjs';
 import { icon } from '../icons.mjs';
 
@@ -237,7 +237,8 @@ export function createCallScreen(app) {
     update(next) {
       const before = view;
       view = next;
-      const isLive = next.state === 'outgoing' || next.state === 'connecting' || next.state === 'active';
+      // A callee still answering (devices opening) stays in the incoming dialog, not here.
+      const isLive = callPhase(next) === 'call';
       const isEnded = next.state === 'ended' && next.callId !== null && next.callId !== dismissedCallId;
       const visible = isLive || isEnded;
       const wasVisible = !el.hidden;
