@@ -287,6 +287,8 @@ async function pageWeight(browser, base, user) {
         path: url.pathname,
         raw: body.length,
         gz: zlib.gzipSync(body, { level: 9 }).length,
+        // What came over the connection: the body as the server encoded it (duet-server gzips).
+        wire: (await response.request().sizes()).responseBodySize,
         type: (response.headers()['content-type'] ?? '').split(';')[0],
       });
     }
@@ -411,8 +413,11 @@ async function main() {
   const files = await pageWeight(browser, base, visitor);
   const pageRaw = files.reduce((sum, f) => sum + f.raw, 0);
   const pageGz = files.reduce((sum, f) => sum + f.gz, 0);
-  for (const f of files) say(`  ${f.path.padEnd(32)} ${String(f.raw).padStart(8)} B  ${String(f.gz).padStart(7)} B gz  ${f.type}`);
-  say(`  ${files.length} files: ${(pageRaw / 1024).toFixed(1)} KB, ${(pageGz / 1024).toFixed(1)} KB gzipped (1 KB = 1024 bytes)`);
+  const pageWire = files.reduce((sum, f) => sum + f.wire, 0);
+  for (const f of files) {
+    say(`  ${f.path.padEnd(32)} ${String(f.raw).padStart(8)} B  ${String(f.gz).padStart(7)} B gz  ${String(f.wire).padStart(7)} B sent  ${f.type}`);
+  }
+  say(`  ${files.length} files: ${(pageRaw / 1024).toFixed(1)} KB, ${(pageGz / 1024).toFixed(1)} KB gzipped, ${(pageWire / 1024).toFixed(1)} KB as sent (1 KB = 1024 bytes)`);
 
   // One browser context per page: with two pages in one context, the one opened first had its
   // rendering held back (though "visible" and focused), and its requestVideoFrameCallback came
@@ -573,6 +578,7 @@ async function main() {
     ring_ms: RING_MS,
     camera_fps: CAMERA_FPS || 20,
     page_kb: round1(pageRaw / 1024),
+    page_kb_sent: round1(pageWire / 1024),
     page_files: files.length,
     clock_skew_ms: round1(skew),
     meets_median_target: figures.median_ms < TARGET_MEDIAN_MS,
