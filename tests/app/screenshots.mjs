@@ -99,7 +99,41 @@ async function shot(page, name) {
   await page.screenshot({ path: file });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `${name}: no horizontal scroll (page is ${overflow}px too wide)`);
+  for (const problem of await page.evaluate(layoutProblems)) check(false, `${name}: ${problem}`);
   console.log(`  ${path.relative(ROOT, file)}`);
+}
+
+// Runs in the page. What the page-wide scroll check cannot see: a control that spills out of
+// the card or dialog it sits in (clipped there, not scrolled), a control smaller than a
+// fingertip on a phone, a control with no name for a screen reader.
+function layoutProblems() {
+  const problems = [];
+  const phone = window.innerWidth <= 480;
+  const seen = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 1 && r.height > 1 && getComputedStyle(el).visibility !== 'hidden' && !el.closest('[hidden], .visually-hidden');
+  };
+  const label = (el) => el.dataset.testid || el.dataset.focusKey || el.id || el.getAttribute('aria-label') || (el.textContent ?? '').trim().slice(0, 30);
+  const controls = [...document.querySelectorAll('button, a[href], select, input, textarea')]
+    .filter((el) => seen(el) && !el.classList.contains('skip-link'));
+  for (const el of controls) {
+    const r = el.getBoundingClientRect();
+    // Measured against the padding edge: a control over the padding looks lopsided even when
+    // the card's border still holds it.
+    const box = el.closest('.row, .card, dialog, .toast');
+    if (box) {
+      const b = box.getBoundingClientRect();
+      const style = getComputedStyle(box);
+      const left = b.left + parseFloat(style.borderLeftWidth) + parseFloat(style.paddingLeft);
+      const right = b.right - parseFloat(style.borderRightWidth) - parseFloat(style.paddingRight);
+      if (r.left < left - 0.5 || r.right > right + 0.5) problems.push(`"${label(el)}" spills out of its ${box.className || box.tagName} by ${Math.round(Math.max(left - r.left, r.right - right))} px`);
+    }
+    if (phone && (r.width < 43.5 || r.height < 43.5)) problems.push(`"${label(el)}" is ${Math.round(r.width)}×${Math.round(r.height)} px, under 44 on a phone`);
+    const named = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.labels?.length
+      || (el.textContent ?? '').trim() || el.getAttribute('title');
+    if (!named) problems.push(`"${label(el)}" has no accessible name`);
+  }
+  return problems;
 }
 
 /** @param {import('playwright-core').Page} page */
