@@ -7,7 +7,7 @@
 // and the incoming-call dialog sit above them whenever the CallView says so.
 
 import { createApi } from './api.mjs';
-import { announcement, callPhase, describeIncoming, IDLE_VIEW, peerLabel } from './call-model.mjs';
+import { announcement, callPhase, describeIncoming, hangsUpOnLeave, IDLE_VIEW, peerLabel } from './call-model.mjs';
 import { announce, h, setText } from './dom.mjs';
 import { commonError, refusedMessage } from './errors.mjs';
 import { formatLocale, otherParty, presenceOf } from './format.mjs';
@@ -673,6 +673,12 @@ async function loadHistory(append) {
     }
   }
 }
+
+// pagehide, not beforeunload: it comes on every way out of the page, and the hang-up's frame
+// is handed to the socket before the page closes it.
+window.addEventListener('pagehide', () => {
+  if (state.client && hangsUpOnLeave(state.view)) state.client.hangUp();
+});
 
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible' && state.me) {
