@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   displayStatus, formatCallTime, formatClock, formatDuration, formatLocale, formatTimer, initials,
-  otherParty, presenceOf, STATUS_KEYS,
+  otherParty, presenceOf, STATUS_KEYS, talkSeconds,
 } from '../../web/app/format.mjs';
 import { translator } from './helpers.mjs';
 
@@ -58,6 +58,23 @@ describe('formatTimer (the running call timer, mm:ss from startedAt)', () => {
   });
 });
 
+describe('talkSeconds (the duration a history row shows)', () => {
+  /** @param {string} status @param {string | null} endReason @param {number | null} duration */
+  const secs = (status, endReason, duration) => talkSeconds(/** @type {any} */ ({ status, direction: 'outgoing', endReason, duration }));
+  test('a call that connected shows how long it lasted', () => {
+    assert.equal(secs('ended', 'hangup', 42), 42);
+    assert.equal(secs('ended', 'connection_lost', 7), 7);
+  });
+  test('none for a call that never connected, though the server counted the time it tried', () => {
+    assert.equal(secs('ended', 'failed', 29), null);
+  });
+  test('none for unanswered calls, or a call shorter than a second', () => {
+    assert.equal(secs('missed', 'timeout', null), null);
+    assert.equal(secs('rejected', 'rejected', null), null);
+    assert.equal(secs('ended', 'hangup', 0), null);
+  });
+});
+
 describe('displayStatus (history rows in words, from the viewer\'s side)', () => {
   /** @param {string} status @param {'outgoing'|'incoming'} direction @param {string|null} [endReason] */
   const s = (status, direction, endReason = null) => displayStatus(/** @type {any} */ ({ status, direction, endReason }));
@@ -69,6 +86,10 @@ describe('displayStatus (history rows in words, from the viewer\'s side)', () =>
     assert.equal(s('rejected', 'incoming', 'rejected'), 'rejected');
     assert.equal(s('busy', 'outgoing', 'busy'), 'busy');
     assert.equal(s('failed', 'incoming', 'failed'), 'failed');
+  });
+  test('an answered call whose peers never connected reads as failed, for both sides', () => {
+    assert.equal(s('ended', 'outgoing', 'failed'), 'failed');
+    assert.equal(s('ended', 'incoming', 'failed'), 'failed');
   });
   test('a caller who gave up: cancelled for the caller, missed for the callee', () => {
     assert.equal(s('cancelled', 'outgoing', 'cancelled'), 'cancelled');

@@ -3,7 +3,7 @@
 // (in the seed's words), when, and for how long.
 
 import { h, rebuild, setText } from '../dom.mjs';
-import { displayStatus, formatCallTime, formatDuration, otherParty, STATUS_KEYS } from '../format.mjs';
+import { displayStatus, formatCallTime, formatDuration, otherParty, STATUS_KEYS, talkSeconds } from '../format.mjs';
 import { icon } from '../icons.mjs';
 
 /** @typedef {import('../format.mjs').CallRecord} CallRecord */
@@ -42,7 +42,8 @@ export function createHistoryScreen(app) {
     const outgoing = call.direction === 'outgoing';
     const video = call.type === 'video';
     const missed = shown === 'missed';
-    const duration = call.duration != null && call.duration > 0 ? formatDuration(call.duration, t) : '';
+    const talked = talkSeconds(call);
+    const duration = talked === null ? '' : formatDuration(talked, t);
     const callBack = t('history.callBack');
     return h('li', {
       class: `row call-row${missed ? ' is-missed' : ''}`,
