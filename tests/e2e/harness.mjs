@@ -10,16 +10,20 @@
 //   world.open(user, {grant})      a browser context for the user, signed in through the form;
 //                                  `grant` lists the media permissions it has (both by default).
 //   Person                         one signed-in page: clicks, bounded polled waits, state,
-//                                  RTCPeerConnection stats, history rows.
+//                                  RTCPeerConnection stats, history rows; cutSignaling() and
+//                                  restoreSignaling() take its WebSocket to the server away and
+//                                  give it back, as a network that drops would.
 //
 // The browser asks for media permissions for real (no --use-fake-ui-for-media-stream): each
 // context is granted what its user allows, and anything else is denied by Chromium itself.
-// The page's peer connections are recorded by an init script that wraps RTCPeerConnection:
-// test-only instrumentation, the app has no hooks for tests.
+// The page's peer connections are recorded by an init script that wraps RTCPeerConnection, and
+// its WebSockets by one that wraps WebSocket: test-only instrumentation, the app has no hooks
+// for tests.
 //
 // Every wait polls a condition with a deadline; nothing here sleeps to decide a result.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -142,7 +146,7 @@ class Server {
   }
 }
 
-async function startServer({ ringTimeout } = {}) {
+async function startServer({ ringTimeout, reconnectGrace } = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'duet-e2e-'));
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -153,6 +157,7 @@ async function startServer({ ringTimeout } = {}) {
     DUET_MODULE_DIR: path.join(ROOT, 'build/wasm/module'),
   };
   if (ringTimeout !== undefined) env.RING_TIMEOUT = String(ringTimeout);
+  if (reconnectGrace !== undefined) env.RECONNECT_GRACE = String(reconnectGrace);
   // cwd is the temp directory: the server reads ./.env, and the repository's must not apply.
   const proc = spawn(SERVER_BIN, [], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   liveServers.add(proc);
@@ -197,18 +202,42 @@ after(async () => {
   if (browserPromise) await (await browserPromise.catch(() => null))?.close();
 });
 
-// Runs in every page before the app: records peer connections for getStats(), and keeps a short
-// timeline of what the call UI showed, for failure messages and for "never rang" checks.
-function instrument() {
+// Runs in every page before the app: records peer connections for getStats() and WebSockets for
+// cutting the signaling link, and keeps a short timeline of what the call UI showed, for failure
+// messages and for "never rang" checks. `unreachable` is a ws:// URL where nothing listens;
+// `relayOnly` makes every peer connection use relay candidates only, which with no TURN server
+// leaves it none: a network that lets no media through.
+function instrument({ unreachable, relayOnly }) {
   // notices: every ended notice shown, as it was shown (ordinary ones go away after 3 s, so a
   // test that polls a little late still reads what the person saw).
-  const record = { peerConnections: [], timeline: [], incomingOpened: 0, notices: [] };
+  // signaling: while `down`, every new WebSocket goes to `unreachable` and fails as it would
+  // with no network (connection refused, close 1006); `opened` counts those that reached the
+  // server.
+  const record = {
+    peerConnections: [], timeline: [], incomingOpened: 0, notices: [],
+    signaling: { down: false, sockets: [], opened: 0, refused: 0 },
+  };
   Object.defineProperty(window, '__duetE2E', { value: record });
   const Native = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Native {
-    constructor(...args) {
-      super(...args);
+    constructor(config, ...rest) {
+      super(relayOnly ? { ...config, iceTransportPolicy: 'relay' } : config, ...rest);
       record.peerConnections.push(this);
+    }
+  };
+  const link = record.signaling;
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(url, protocols) {
+      const cut = link.down;
+      super(cut ? unreachable : url, protocols);
+      if (cut) {
+        link.refused++;
+        return;
+      }
+      link.sockets = link.sockets.filter((s) => s.readyState <= 1);
+      link.sockets.push(this);
+      this.addEventListener('open', () => { link.opened++; });
     }
   };
   const note = (text) => {
@@ -253,8 +282,10 @@ function pageState() {
   const dialog = document.querySelector('dialog[data-testid="incoming-dialog"]');
   const record = window.__duetE2E;
   const local = /** @type {HTMLVideoElement | null} */ (document.querySelector('.call-screen .local-video'));
+  const banner = q('connection-banner');
   return {
     connection: document.documentElement.dataset.connection ?? null,
+    banner: banner && !banner.hidden ? banner.textContent.trim() : null,
     route: location.hash,
     callScreen: screen && !screen.hidden
       ? { state: screen.dataset.state, connection: screen.dataset.connection, type: screen.dataset.callType, status: text('call-connection'), timer: text('call-timer') }
@@ -267,6 +298,7 @@ function pageState() {
     // Live tracks of the local preview: the camera and microphone this page holds open.
     localTracks: local?.srcObject?.getTracks().filter((t) => t.readyState === 'live').map((t) => t.kind) ?? [],
     peers: record?.peerConnections.map((pc) => pc.connectionState) ?? [],
+    signaling: record ? { down: record.signaling.down, opened: record.signaling.opened, refused: record.signaling.refused } : null,
     notices: record?.notices ?? [],
     timeline: record?.timeline.slice(-12) ?? [],
   };
@@ -310,6 +342,7 @@ export class Person {
     this.page = page;
     this.errors = [];
     this.noticesRead = 0;
+    this.gone = false; // vanish() closed its browser
     page.on('pageerror', (error) => this.errors.push(`page error: ${error.message}`));
     page.on('crash', () => this.errors.push('page crashed'));
   }
@@ -332,6 +365,7 @@ export class Person {
   }
 
   async describe() {
+    if (this.gone) return `[${this.who}] (gone: its browser was closed)`;
     try {
       const s = await this.state();
       return `[${this.who}] ${JSON.stringify(s)}${this.errors.length ? `\n[${this.who}] ${this.errors.join('; ')}` : ''}`;
@@ -449,6 +483,43 @@ export class Person {
     return this.world.server.api('GET', '/api/calls?limit=50', { token: this.user.token });
   }
 
+  /**
+   * Takes the page's signaling link away, as a network that drops would: its open WebSocket is
+   * closed under it, and its reconnects fail (connection refused) until restoreSignaling().
+   * The peer connection is left alone: media goes between the browsers, not through the server.
+   */
+  async cutSignaling() {
+    await this.page.evaluate(() => {
+      const link = window.__duetE2E.signaling;
+      link.down = true;
+      // 4000: a code of the private range; the page sees the close as any other drop.
+      for (const socket of link.sockets) if (socket.readyState <= 1) socket.close(4000, 'e2e: network down');
+    });
+  }
+
+  /** Lets the page's next reconnect through. */
+  async restoreSignaling() {
+    await this.page.evaluate(() => { window.__duetE2E.signaling.down = false; });
+  }
+
+  /** Reloads the page (the app signs in again from its stored session) and waits until it is online. */
+  async reload() {
+    await this.page.reload({ timeout: WAIT.ui });
+    this.noticesRead = 0; // the new page's record starts empty
+    await this.waitState('signed in and online after the reload', (s) => s.connection === 'online', WAIT.connect);
+  }
+
+  /**
+   * The person is gone for good without a word, as when their network dies and the laptop with
+   * it: the signaling link is cut first, so the page's hang-up on leaving (pagehide) has no way
+   * out, then the browser context is closed.
+   */
+  async vanish() {
+    await this.cutSignaling();
+    this.gone = true;
+    await this.context.close();
+  }
+
   async shot(name) {
     await mkdir(SHOTS, { recursive: true });
     const file = path.join(SHOTS, `${name}.png`);
@@ -476,6 +547,18 @@ export async function ring(caller, callee, type) {
 }
 
 // ----- a scenario ----------------------------------------------------------------------------------
+
+/** A loopback port nothing listens on (it was free a moment ago, and nothing here takes it). */
+function unusedPort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 class World {
   constructor(name, server) {
@@ -516,12 +599,13 @@ class World {
 
   /**
    * A browser context for `user`, signed in through the form, online for calls.
-   * @param {{grant?: ('camera' | 'microphone')[]}} [options] media permissions the user allows
+   * @param {{grant?: ('camera' | 'microphone')[], relayOnly?: boolean}} [options] `grant`: media
+   *   permissions the user allows; `relayOnly`: the page's peer connections find no network path
    */
-  async open(user, { grant = ['camera', 'microphone'] } = {}) {
+  async open(user, { grant = ['camera', 'microphone'], relayOnly = false } = {}) {
     const context = await (await browser()).newContext({ locale: 'en-US', viewport: VIEWPORT, permissions: grant });
     this.contexts.push(context);
-    await context.addInitScript(instrument);
+    await context.addInitScript(instrument, { unreachable: `ws://127.0.0.1:${await unusedPort()}/api/socket`, relayOnly });
     const page = await context.newPage();
     const person = new Person(this, user, context, page);
     this.people.push(person);
@@ -563,7 +647,7 @@ class World {
  * One scenario as a node:test test, named as a sentence, with its own time limit. `slug` names
  * its screenshots. Page errors (uncaught exceptions in the app) fail it too.
  * @param {string} name
- * @param {{slug: string, timeout: number, ringTimeout?: number}} options
+ * @param {{slug: string, timeout: number, ringTimeout?: number, reconnectGrace?: number}} options
  * @param {(world: World) => Promise<void>} body
  */
 async function removeFailureShots(slug) {
@@ -573,10 +657,10 @@ async function removeFailureShots(slug) {
 
 const MARGIN_MS = 10_000; // failure screenshots, the pages' state, closing
 
-export function scenario(name, { slug, timeout, ringTimeout }, body) {
+export function scenario(name, { slug, timeout, ringTimeout, reconnectGrace }, body) {
   test(name, { timeout }, async () => {
     await removeFailureShots(slug);
-    const server = await startServer({ ringTimeout });
+    const server = await startServer({ ringTimeout, reconnectGrace });
     const world = new World(name, server);
     // A deadline of its own, a little inside node's, so that a scenario that runs out of time
     // still fails with the pages' state and screenshots rather than a bare "timed out".
