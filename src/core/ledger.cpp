@@ -172,10 +172,19 @@ Expected<CallRecord> apply(const CallRecord& record, LedgerAction action, std::s
         return close(record, CallStatus::failed, reason.value_or(EndReason::failed), now);
       }
       return close(record, CallStatus::ended, reason.value_or(EndReason::hangup), now);
-    case LedgerAction::fail:
-      // An answered call that breaks still happened: it ends, with its duration.
+    case LedgerAction::fail: {
       if (unanswered) return close(record, CallStatus::failed, reason.value_or(EndReason::failed), now);
+      // A phone ends an answered call as `failed` only while it is still connecting, so the
+      // seconds since the accept were spent looking for a media path, not talking: the call
+      // failed. One that breaks after it connected (`connection_lost`) still happened: it
+      // ends, with its duration.
+      if (reason == EndReason::failed) {
+        CallRecord r = close(record, CallStatus::failed, EndReason::failed, now);
+        r.duration = 0;
+        return r;
+      }
       return close(record, CallStatus::ended, reason.value_or(EndReason::connection_lost), now);
+    }
   }
   return wrong_status(record, action);
 }

@@ -116,6 +116,15 @@ TEST_CASE("An answered call that breaks still ends with its duration", "[ledger]
   CHECK(r.duration == 30);
 }
 
+TEST_CASE("An answered call whose peers never connected is failed, with no talk time", "[ledger]") {
+  auto r = step(answered(), LedgerAction::fail, "alice", T0 + 35'000, EndReason::failed);
+  CHECK(r.status == CallStatus::failed);
+  CHECK(r.endReason == EndReason::failed);
+  CHECK(r.startedAt == answered().startedAt);
+  CHECK(r.endedAt == T0 + 35'000);
+  CHECK(r.duration == 0);
+}
+
 TEST_CASE("Someone outside the call can change nothing", "[ledger][authorization]") {
   auto action = GENERATE(LedgerAction::ring, LedgerAction::accept, LedgerAction::reject, LedgerAction::busy,
                          LedgerAction::cancel, LedgerAction::timeout, LedgerAction::end, LedgerAction::fail);
