@@ -98,6 +98,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    // Known as soon as the request line is: even an error answer to HEAD must carry no body.
+    head_ = parser_->is_header_done() && parser_->get().method() == http::verb::head;
     if (ec == http::error::end_of_stream) return do_close();
     if (ec == http::error::body_limit) {
       return reply(error_response(make_error(ErrorCode::too_large, "request body over 16 KiB")), 11, false);
@@ -295,6 +297,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res.body() = r.body;
     res.keep_alive(keep_alive);
     res.prepare_payload();
+    if (head_) {
+      // The headers GET would get, Content-Length included, and no body: body bytes after a
+      // HEAD answer would be read by the client as the start of the next answer.
+      http::response<http::empty_body> empty{res.result(), res.version()};
+      empty.base() = res.base();
+      return write(http::message_generator(std::move(empty)), keep_alive);
+    }
     write(http::message_generator(std::move(res)), keep_alive);
   }
 
@@ -317,6 +326,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
   Server::Impl& server_;
   std::string remote_;
+  bool head_ = false;  // the request being answered is a HEAD
 };
 
 }  // namespace

@@ -7,9 +7,9 @@
 //                       accounts and contacts through the REST API.
 //   Client              a signaling WebSocket (Node's own, --experimental-websocket) with
 //                       next(type) / none() / closed(), every wait bounded in time.
-//   rawHttp(), RawWebSocket
+//   rawHttp(), rawHttpExchange(), RawWebSocket
 //                       bytes the standard clients refuse to send (un-normalised paths,
-//                       invalid UTF-8 in a text frame).
+//                       malformed requests, invalid UTF-8 in a text frame).
 //
 // Nothing here prints: the server's stderr is kept in memory and appended to failure messages.
 import { spawn } from 'node:child_process';
@@ -438,6 +438,20 @@ export function rawHttp(server, request, timeoutMs = 3000) {
     socket.on('error', (e) => (buf.length ? finish() : reject(e)));
     socket.write(request);
   }), timeoutMs, `raw HTTP request ${JSON.stringify(request.slice(0, 60))}`);
+}
+
+// Sends `request` (a string or bytes, written in one go) and resolves with everything the
+// server sent, as latin1 text, once it closed the connection: for several answers on one
+// connection, or an answer whose framing is what is being tested.
+export function rawHttpExchange(server, request, timeoutMs = 3000) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    socket.on('data', (d) => { buf = Buffer.concat([buf, d]); });
+    socket.on('close', () => resolve(buf.toString('latin1')));
+    socket.on('error', (e) => (buf.length ? undefined : reject(e)));
+    socket.write(request);
+  }), timeoutMs, `raw HTTP exchange ${JSON.stringify(String(request).slice(0, 60))}`);
 }
 
 // A minimal RFC 6455 client for frames Node's WebSocket will not send (a text frame with

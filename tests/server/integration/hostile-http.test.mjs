@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  Client, api, assertServing, healthy, rawHttp, register, show, startServer,
+  Client, api, assertServing, healthy, rawHttp, rawHttpExchange, register, show, startServer,
 } from './harness.mjs';
 
 describe('hostile HTTP requests', () => {
@@ -90,6 +90,21 @@ describe('hostile HTTP requests', () => {
       assert.equal(r.status, 405, `${method} ${path}: ${show(r)}`);
       assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
       assert.equal(r.body?.error?.code, 'bad_value', `${method} ${path}: ${show(r)}`);
+    }
+    await assertServing(server, user);
+  });
+
+  test('an answer to HEAD has no body, so the next answer on the connection is read right', async () => {
+    // An API route (405: HEAD is not GET), a missing file (404), a refused path (400).
+    for (const path of ['/api/me', '/healthz', '/no-such-file.js', '/%zz']) {
+      const text = await rawHttpExchange(server, `HEAD ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n` +
+        'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      const head = text.indexOf('\r\n\r\n');
+      assert.match(text.slice(0, head), /^HTTP\/1\.1 4\d\d /, `HEAD ${path}: ${text.slice(0, 300)}`);
+      assert.match(text.slice(0, head), /\r\nContent-Length: [1-9]/i, `HEAD ${path} keeps GET's length`);
+      const next = text.slice(head + 4);
+      assert.match(next, /^HTTP\/1\.1 200 OK\r\n/, `after HEAD ${path}: ${JSON.stringify(text.slice(0, 400))}`);
+      assert.match(next, /\r\n\r\n\{"status":"ok"\}$/);
     }
     await assertServing(server, user);
   });
