@@ -107,7 +107,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ec == http::error::header_limit) {
       return reply(error_response(make_error(ErrorCode::too_large, "request headers over 8 KiB")), 11, false);
     }
-    if (ec) return;  // a timeout or a reset: nothing to answer
+    // Not HTTP as this server reads it: a bad request line, header or chunk, a length that
+    // contradicts itself. Answered, then closed: where a next request would start is unknown.
+    if (ec && ec.category() == beast::http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::partial_message) {
+      return reply(error_response(make_error(ErrorCode::bad_value, "malformed HTTP request: " + ec.message())), 11,
+                   false);
+    }
+    if (ec) return;  // a timeout, a reset, or a client gone in the middle of its request
     auto request = parser_->release();
     const std::string_view path = path_of(request.target());
     if (websocket::is_upgrade(request)) {

@@ -109,6 +109,27 @@ describe('hostile HTTP requests', () => {
     await assertServing(server, user);
   });
 
+  test('a request that is not well-formed HTTP is answered 400 bad_value, then the connection is closed', async () => {
+    const requests = [
+      'G@T / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',                         // a method that is no token
+      'GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n',                         // an unknown version
+      'GET / HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n',                           // a header line without ':'
+      'POST /api/contacts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n',
+      'POST /api/contacts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+      'POST /api/contacts HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+      '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 a TLS hello on the plain port\r\n\r\n',
+    ];
+    for (const request of requests) {
+      const r = await rawHttp(server, request);
+      assert.equal(r.status, 400, `${JSON.stringify(request)}: ${JSON.stringify(r.raw.slice(0, 300))}`);
+      const body = JSON.parse(r.body);
+      assert.equal(body.error.code, 'bad_value', r.body);
+      assert.match(body.error.message, /^malformed HTTP request/, r.body);
+      assert.match(r.headers.connection ?? '', /close/i, 'where the next request would start is unknown');
+    }
+    await assertServing(server, user);
+  });
+
   test('a WebSocket upgrade at another path is refused with 404', async () => {
     const r = await rawHttp(server, 'GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n' +
       'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
