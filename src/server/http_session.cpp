@@ -323,10 +323,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                        });
   }
 
+  // Our side of the connection first; then what the client still sends is read and dropped
+  // for a moment (RFC 9112 9.6). Closing with unread bytes makes the kernel reset the
+  // connection, and a client still sending a body it was refused (413) would lose the answer.
   void do_close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    stream_.expires_after(kLingerFor);
+    do_drain();
   }
+
+  void do_drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(kDrainChunk), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec) self->do_drain();  // until the client's end of stream, or kLingerFor
+    });
+  }
+
+  static constexpr std::size_t kDrainChunk = 16 * 1024;
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;

@@ -38,6 +38,10 @@ using tcp = net::ip::tcp;
 inline constexpr std::size_t kBodyLimit = 16 * 1024;  // the largest REST body is a group of 16 ids
 inline constexpr std::size_t kHeaderLimit = 8 * 1024;
 inline constexpr auto kHttpTimeout = std::chrono::seconds(30);
+// After our answer on a connection we close, what the client still sends is dropped for up
+// to this long before the socket closes: time for a refused upload to arrive and its sender
+// to read why.
+inline constexpr auto kLingerFor = std::chrono::seconds(3);
 inline constexpr auto kTickEvery = std::chrono::milliseconds(250);  // the hub's deadlines are seconds
 inline constexpr auto kSweepEvery = std::chrono::seconds(5);        // silent and half-closed sockets
 inline constexpr auto kDrainFor = std::chrono::seconds(2);          // shutdown: time for close frames

@@ -1,6 +1,7 @@
 // Hostile input on the REST side: oversized and malformed bodies, path traversal, unknown
 // routes and methods, brute-forced logins. After each the server still answers.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -25,6 +26,35 @@ describe('hostile HTTP requests', () => {
     const reg = await api(server, 'POST', '/api/auth/register', { raw: big });
     assert.equal(reg.status, 413, show(reg));
     assert.equal(reg.body?.error?.code, 'too_large');
+    await assertServing(server, user);
+  });
+
+  test('a client still sending a body of megabytes reads the 413 instead of a reset connection', async () => {
+    const size = 4 * 1024 * 1024;
+    for (const path of ['/api/contacts', '/api/auth/register', '/index.html']) {
+      const text = await new Promise((resolve, reject) => {
+        const socket = net.connect(server.port, '127.0.0.1');
+        let got = '';
+        let sent = 0;
+        const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer; got ${JSON.stringify(got)}`)); }, 10_000);
+        socket.on('data', (d) => { got += d.toString('latin1'); });
+        socket.on('error', () => {});  // the answer, or its absence, is what is checked
+        socket.on('close', () => { clearTimeout(timer); resolve(got); });
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+          `Authorization: Bearer ${user.token}\r\nContent-Length: ${size}\r\n\r\n`);
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (sent < size && !socket.destroyed) {
+            sent += chunk.length;
+            if (!socket.write(chunk)) return socket.once('drain', pump);
+          }
+          return socket.end();
+        };
+        pump();
+      });
+      assert.match(text, /^HTTP\/1\.1 413 /, `POST ${path}: ${JSON.stringify(text.slice(0, 200))}`);
+      assert.match(text, /"code":"too_large"/);
+    }
     await assertServing(server, user);
   });
 
