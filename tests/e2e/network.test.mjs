@@ -1,7 +1,7 @@
 // Reconnection and network failure (the plan's scenarios 8 and 9): a signaling socket that
 // drops during a call and comes back, a hang-up that happens while it is down, a participant
-// who is gone for good, peers that find no network path to each other, and a page reloaded
-// mid-call. Each checks what both people see, that media keeps flowing where it should, what
+// who is gone for good, peers that find no network path to each other, a page reloaded
+// mid-call, and a caller or callee whose socket drops while the call rings. Each checks what both people see, that media keeps flowing where it should, what
 // both histories and the server's records say, and that nothing is left half-open afterwards.
 //
 // The network is taken away by test-only instrumentation (harness.mjs): the page's WebSocket
@@ -255,4 +255,51 @@ scenario('reloading the page mid-call ends the call for both at once, and the re
     const calls = await bob.serverHistory();
     check(calls.length === 2 && calls.every((c) => c.status === 'ended' && c.endReason === 'hangup'),
       `two calls, both ended by a hang-up: ${JSON.stringify(calls)}`);
+  });
+
+scenario('a callee whose signaling drops while it rings still rings once it is back, and the call connects when answered',
+  { slug: 'ringing-drop-callee', timeout: 120_000 }, async (world) => {
+    const [aliceUser, bobUser] = await world.users('Alice', 'Bob');
+    const [alice, bob] = await Promise.all([world.open(aliceUser), world.open(bobUser)]);
+    await ring(alice, bob, 'video');
+
+    await bob.cutSignaling();
+    await bob.waitState('the "Reconnecting…" banner above the ringing dialog',
+      (s) => s.banner === 'Reconnecting…' && s.incoming !== null);
+    await bob.shot('ringing-drop-callee');
+    await bob.restoreSignaling();
+    await bob.waitState('online again, still ringing', (s) => s.connection === 'online' && s.incoming !== null && s.signaling.opened === 2, WAIT.connect);
+    const caller = await alice.state();
+    check(caller.callScreen?.state === 'outgoing', `Alice still rings out: ${JSON.stringify(caller.callScreen)}`);
+
+    await bob.click('incoming-accept');
+    for (const p of [alice, bob]) await p.waitCall('active', { connection: 'connected', timeout: WAIT.connect });
+    for (const p of [alice, bob]) await p.waitVideo();
+    await bob.click('hangup-button');
+    await alice.waitEnded('hangup');
+    await bob.waitEnded('hangup');
+    await world.noCallsLeft();
+    const [record] = await bob.serverHistory();
+    check(record.status === 'ended' && record.endReason === 'hangup', `an answered call that ended: ${JSON.stringify(record)}`);
+  });
+
+scenario('a caller whose signaling drops while it rings learns of the answer once it is back, and the call connects',
+  { slug: 'ringing-drop-caller', timeout: 120_000 }, async (world) => {
+    const [aliceUser, bobUser] = await world.users('Alice', 'Bob');
+    const [alice, bob] = await Promise.all([world.open(aliceUser), world.open(bobUser)]);
+    await ring(alice, bob, 'audio');
+
+    await alice.cutSignaling();
+    await alice.waitState('the "Reconnecting…" banner above the ringing call', (s) => s.banner === 'Reconnecting…' && s.callScreen?.state === 'outgoing');
+    await bob.click('incoming-accept');
+    await alice.shot('ringing-drop-caller');
+    await alice.restoreSignaling();
+    for (const p of [alice, bob]) await p.waitCall('active', { connection: 'connected', timeout: WAIT.connect });
+    for (const p of [alice, bob]) await p.waitAudio();
+    await alice.click('hangup-button');
+    await alice.waitEnded('hangup');
+    await bob.waitEnded('hangup');
+    await world.noCallsLeft();
+    const [record] = await alice.serverHistory();
+    check(record.status === 'ended' && record.endReason === 'hangup', `an answered call that ended: ${JSON.stringify(record)}`);
   });
