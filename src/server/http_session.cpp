@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -87,6 +88,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       : stream_(std::move(socket)), server_(server), remote_(std::move(remote)) {}
 
   void run() { do_read(); }
+
+  // Over the address's connection limit: told so at once, whatever its request would be.
+  void refuse(Millis retry_after_ms) {
+    linger_ = kRefusedLingerFor;
+    // Rounded up, at least 1; an hour for "never" (and anything near it, which would overflow).
+    const Millis seconds = retry_after_ms >= 3'600'000 ? 3600 : std::max<Millis>(1, (retry_after_ms + 999) / 1000);
+    Response r = error_response(make_error(ErrorCode::rate_limited, "too many connections from your address; try again later"));
+    r.headers.emplace_back("Retry-After", std::to_string(seconds));
+    reply(r, 11, false);
+  }
 
  private:
   void do_read() {
@@ -330,14 +341,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return;
-    stream_.expires_after(kLingerFor);
+    stream_.expires_after(linger_);
     do_drain();
   }
 
   void do_drain() {
     buffer_.clear();
     stream_.async_read_some(buffer_.prepare(kDrainChunk), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (!ec) self->do_drain();  // until the client's end of stream, or kLingerFor
+      if (!ec) self->do_drain();  // until the client's end of stream, or linger_
     });
   }
 
@@ -349,12 +360,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Server::Impl& server_;
   std::string remote_;
   bool head_ = false;  // the request being answered is a HEAD
+  std::chrono::milliseconds linger_ = kLingerFor;
 };
 
 }  // namespace
 
 void start_http_session(tcp::socket&& socket, Server::Impl& server, std::string remote) {
   std::make_shared<HttpSession>(std::move(socket), server, std::move(remote))->run();
+}
+
+void refuse_http_session(tcp::socket&& socket, Server::Impl& server, Millis retry_after_ms) {
+  std::make_shared<HttpSession>(std::move(socket), server, std::string())->refuse(retry_after_ms);
 }
 
 }  // namespace duet::server

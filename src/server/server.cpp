@@ -31,8 +31,11 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   socket.set_option(tcp::no_delay(true), peer_ec);
   const auto peer = socket.remote_endpoint(peer_ec);
   std::string remote = peer_ec ? std::string() : peer.address().to_string();
-  if (connection_limiter.allow(remote, wall_now())) {
+  const Millis now = wall_now();
+  if (connection_limiter.allow(remote, now)) {
     start_http_session(std::move(socket), *this, std::move(remote));
+  } else {
+    refuse_http_session(std::move(socket), *this, connection_limiter.retry_after(remote, now));
   }
   do_accept();
 }

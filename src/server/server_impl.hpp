@@ -42,6 +42,9 @@ inline constexpr auto kHttpTimeout = std::chrono::seconds(30);
 // to this long before the socket closes: time for a refused upload to arrive and its sender
 // to read why.
 inline constexpr auto kLingerFor = std::chrono::seconds(3);
+// The same for a connection refused by the per-address limit, kept short: those are the ones
+// that come in floods.
+inline constexpr auto kRefusedLingerFor = std::chrono::milliseconds(500);
 inline constexpr auto kTickEvery = std::chrono::milliseconds(250);  // the hub's deadlines are seconds
 inline constexpr auto kSweepEvery = std::chrono::seconds(5);        // silent and half-closed sockets
 inline constexpr auto kDrainFor = std::chrono::seconds(2);          // shutdown: time for close frames
@@ -68,6 +71,10 @@ class SignalingSocket {
 
 // Serves one accepted TCP connection: HTTP requests until it closes or upgrades.
 void start_http_session(tcp::socket&& socket, Server::Impl& server, std::string remote);
+
+// Answers a connection over its address's limit with 429 rate_limited (Retry-After from
+// `retry_after_ms`) without reading a request, and closes it.
+void refuse_http_session(tcp::socket&& socket, Server::Impl& server, Millis retry_after_ms);
 
 // Answers a checked upgrade request with 101 and runs the signaling socket; `early` are bytes
 // the client sent after its request, read along with it.
