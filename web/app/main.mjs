@@ -674,10 +674,11 @@ async function loadHistory(append) {
   }
 }
 
-// pagehide, not beforeunload: it comes on every way out of the page, and the hang-up's frame
-// is handed to the socket before the page closes it.
+// pagehide, not beforeunload: it comes on every way out of the page. hangUp() reaches the
+// client without waiting, so the hang-up's frame is handed to the socket before the page
+// closes it.
 window.addEventListener('pagehide', () => {
-  if (state.client && hangsUpOnLeave(state.view)) state.client.hangUp();
+  if (state.client && hangsUpOnLeave(state.view)) hangUp();
 });
 
 document.addEventListener('visibilitychange', () => {
