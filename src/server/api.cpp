@@ -5,7 +5,8 @@
 //   2. the path names a route                                            -> 404 not_found
 //   3. the route takes this method                                       -> 405 (Allow header)
 //   4. the route needs a user: Authorization: Bearer <valid token>       -> 401 unauthenticated
-//   5. the body (where the route reads one) is a JSON object with valid fields -> 400
+//   5. the body (where the route reads one) is declared application/json     -> 415
+//      and is a JSON object with valid fields                                -> 400
 //   6. the store and the hub decide (403, 404, 409, 429; 500 only for their own faults)
 // JSON is read with nlohmann/json's non-throwing parse and checked type by type; responses
 // are written with error_handler_t::replace, so nothing here throws on client input.
@@ -207,6 +208,18 @@ bool deeper_than(std::string_view text, int limit) {
     }
   }
   return false;
+}
+
+// A body is read only when it is declared JSON. A browser sends another site's POST without
+// asking this server first (CORS preflight) only when its Content-Type is a form's or
+// text/plain; refusing those keeps other sites' pages from signing up or in through their
+// visitors' browsers (and from spending those visitors' per-address limits).
+std::optional<Response> refuse_content_type(const Request& request) {
+  const std::string_view declared = request.content_type;
+  if (iequals(trim(declared.substr(0, declared.find(';'))), "application/json")) return std::nullopt;
+  Response r = fail(ErrorCode::bad_value, "send the body as JSON, with Content-Type: application/json");
+  r.status = 415;
+  return r;
 }
 
 Expected<InJson> parse_object(const std::string& body) {
@@ -764,6 +777,7 @@ Response Api::register_user(const Request& request, Millis now) {
                          register_limiter_.retry_after(request.remote, now));
     }
   }
+  if (auto refused = refuse_content_type(request)) return *refused;
   auto body = parse_object(request.body);
   if (!body) return error_response(body.error());
   auto typed = required_string(*body, "username");
@@ -808,6 +822,7 @@ Response Api::log_in(const Request& request, Millis now) {
       return rate_limited("too many failed logins from your address; try again later", wait);
     }
   }
+  if (auto refused = refuse_content_type(request)) return *refused;
   auto body = parse_object(request.body);
   if (!body) return error_response(body.error());
   auto typed = required_string(*body, "username");
@@ -856,6 +871,7 @@ Response Api::list_contacts(Context& cx) {
 }
 
 Response Api::add_contact(Context& cx) {
+  if (auto refused = refuse_content_type(cx.request)) return *refused;
   auto body = parse_object(cx.request.body);
   if (!body) return error_response(body.error());
   auto typed = required_string(*body, "username");
@@ -897,6 +913,7 @@ Response Api::list_groups(Context& cx) {
 }
 
 Response Api::create_group(Context& cx) {
+  if (auto refused = refuse_content_type(cx.request)) return *refused;
   auto body = parse_object(cx.request.body);
   if (!body) return error_response(body.error());
   auto raw_name = required_string(*body, "name");
@@ -921,6 +938,7 @@ Response Api::create_group(Context& cx) {
 // ----- calls ---------------------------------------------------------------------------------
 
 Response Api::start_call(Context& cx) {
+  if (auto refused = refuse_content_type(cx.request)) return *refused;
   auto body = parse_object(cx.request.body);
   if (!body) return error_response(body.error());
   auto receiver = optional_string(*body, "receiverId");

@@ -345,7 +345,7 @@ TEST_CASE("Slow routes run on worker threads while handle runs, and are all coun
   for (int t = 0; t < 3; ++t) {
     workers.emplace_back([&] {
       for (int i = 0; i < 4; ++i) {
-        const int status = w.api->handle_slow({"POST", "/api/auth/login", "", "", wrong, "192.0.2.9"}, w.now).status;
+        const int status = w.api->handle_slow({"POST", "/api/auth/login", "", "application/json", wrong, "192.0.2.9"}, w.now).status;
         (status == 401 ? refused : limited).fetch_add(1);
       }
     });
@@ -499,6 +499,37 @@ TEST_CASE("Request bodies over 16 KiB are refused with 413 too_large", "[api]") 
   expect_error(w.post("/api/contacts", tok, big), 413, "too_large");
   expect_error(w.slow("/api/auth/register", big), 413, "too_large");
   expect_error(w.slow("/api/auth/login", big), 413, "too_large");
+}
+
+TEST_CASE("A body not declared application/json is refused with 415 on every route that reads one", "[api]") {
+  World w;
+  const User alice = w.user("alice");
+  const User bob = w.user("bob");
+  w.befriend(alice, bob);
+  const std::string tok = w.token(alice);
+  const std::string body = R"({"username":"bob","password":"long enough pw","name":"g","receiverId":"u_bob","type":"audio"})";
+  const auto as = [&](const std::string& path, const std::string& type) {
+    Request r{"POST", path, "Bearer " + tok, type, body, "192.0.2.9"};
+    w.out = Actions{};
+    return w.api->handle(r, w.now, w.out);
+  };
+  // What a cross-site form or fetch may send without a preflight, and nothing at all.
+  for (const char* type : {"text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                                 "multipart/form-data; boundary=x", "", "application/jsonx", "json"}) {
+    INFO("Content-Type: " << type);
+    for (const char* path : {"/api/auth/register", "/api/auth/login", "/api/contacts", "/api/groups", "/api/calls"}) {
+      INFO(path);
+      const Response r = as(path, type);
+      expect_error(r, 415, "bad_value");
+      CHECK(message_of(r).find("application/json") != std::string::npos);
+    }
+  }
+  CHECK(w.store->calls_of(alice.id, 10, 0)->empty());
+  // Parameters and letter case do not matter.
+  CHECK(as("/api/calls", "Application/JSON; charset=utf-8").status == 201);
+  // Routes that read no body do not look at it.
+  const std::string call = parse(w.get("/api/calls", tok).body)[0]["id"].get<std::string>();
+  CHECK(as("/api/calls/" + call + "/end", "text/plain").status == 200);
 }
 
 TEST_CASE("A body that is not a JSON object with the right fields is a 400 naming the problem", "[api]") {
