@@ -81,6 +81,10 @@ class Hub {
   Actions tick(Millis now);
   // Every socket is told the server is going away (shutdown).
   Actions drain();
+  // At start-up: the calls the last run left ringing or active. The phones keep their media
+  // peer to peer and sign in again within seconds, so each call is held as if both sides had
+  // just dropped: back within the reconnect grace, it goes on (src/server/call_recovery.cpp).
+  void restore(const std::vector<CallRecord>& unfinished, Millis now);
 
   // --- The same call rules for the REST routes (conn is kNoConn there).
   Expected<CallRecord> start_call(const Identity& caller, const std::string& callId,
