@@ -256,11 +256,13 @@ void Hub::deliver_all(const std::string& userId, const std::string& text, Action
 void Hub::deliver(Side& side, const Message& m, Actions& out) { deliver(side, serialize(m), out); }
 
 void Hub::deliver(Side& side, std::string text, Actions& out) {
-  if (side.conn == kNoConn) return deliver_all(side.user, text, out);
+  // Away is checked first: a side away with no socket bound (it acted over HTTP, or a restart
+  // took its call over) has no device online to reach, and gets what it missed on its return.
   if (side.away_since) {
     if (side.buffered.size() < config_.max_buffered) side.buffered.push_back(std::move(text));
     return;
   }
+  if (side.conn == kNoConn) return deliver_all(side.user, text, out);
   out.send.push_back({side.conn, std::move(text)});
 }
 
