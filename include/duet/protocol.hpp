@@ -74,6 +74,9 @@ struct IceCandidate {
 namespace msg {
 struct Auth {  // "auth"
   std::string token;
+  // Names the client (one page, one app instance) across its reconnects, so the server can
+  // tell a connection that replaces a silently dead one from another device of the user.
+  std::string device;
   friend bool operator==(const Auth&, const Auth&) = default;
 };
 struct AuthOk {  // "auth:ok"

@@ -172,7 +172,10 @@ class Fields : public detail::FieldReader {
 
 // ----- One reader per message type ------------------------------------------------------------
 
-void read(Fields& f, msg::Auth& m) { f.non_empty_text("token", m.token, kMaxTokenBytes); }
+void read(Fields& f, msg::Auth& m) {
+  f.non_empty_text("token", m.token, kMaxTokenBytes);
+  f.id("device", m.device, Need::optional);
+}
 
 void read(Fields& f, msg::AuthOk& m) {
   f.id("userId", m.userId, Need::required);
@@ -319,7 +322,10 @@ void put_if_set(OrderedJson& j, const char* name, const std::string& value) {
   if (!value.empty()) j[name] = value;
 }
 
-void write(OrderedJson& j, const msg::Auth& m) { j["token"] = m.token; }
+void write(OrderedJson& j, const msg::Auth& m) {
+  j["token"] = m.token;
+  if (!m.device.empty()) j["device"] = m.device;
+}
 
 void write(OrderedJson& j, const msg::AuthOk& m) {
   j["userId"] = m.userId;

@@ -56,7 +56,7 @@ Hub::Hub(Store& store, HubConfig config, TokenCheck check_token, Registry& metri
 // ----- connections -------------------------------------------------------------------------
 
 void Hub::open(ConnId conn, Millis now) {
-  conns_[conn] = Conn{{}, now, config_.message_burst, now, 0};
+  conns_[conn] = Conn{{}, {}, now, config_.message_burst, now, 0};
   auth_deadlines_.push_back({now + config_.auth_timeout_ms, conn});
   m_connections_.set(static_cast<double>(conns_.size()));
 }
@@ -124,15 +124,32 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
   }
   Actions out;
   c.user = identity->userId;
+  c.device = auth.device;
   auto& mine = by_user_[c.user];
+  const bool was_offline = mine.empty();
   mine.push_back(conn);
   out.send.push_back({conn, serialize(server_says(msg::AuthOk{identity->userId, identity->displayName}))});
+
+  // A client that signs in again while its old socket still looks open here (it died without
+  // a word: a network switch, a sleeping laptop) is the same client, not another device: the
+  // old socket is let go as if it had dropped, so the calls it held wait for this one below
+  // instead of being refused to it as held elsewhere.
+  if (!c.device.empty()) {
+    std::vector<ConnId> replaced;
+    for (ConnId other : mine) {
+      if (other != conn && conns_.at(other).device == c.device) replaced.push_back(other);
+    }
+    for (ConnId old : replaced) {
+      out.append(closed(old, now));
+      out.close.push_back({old, kCloseReplaced, "signed in again from the same device"});
+    }
+  }
 
   // The contacts' presence, so the new client starts with the full picture.
   for (const auto& contact : accepted_contacts(c.user)) {
     out.send.push_back({conn, serialize(server_says(msg::Presence{contact, presence(contact)}))});
   }
-  if (mine.size() == 1) announce(c.user, out);
+  if (was_offline) announce(c.user, out);
 
   // Calls this user is part of: come back to the ones they dropped from, and ring the new
   // device for the ones ringing them.

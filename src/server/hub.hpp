@@ -33,6 +33,7 @@ inline constexpr std::uint16_t kClosePolicy = 1008;
 inline constexpr std::uint16_t kCloseUnauthenticated = 4401;
 inline constexpr std::uint16_t kCloseAuthTimeout = 4408;
 inline constexpr std::uint16_t kCloseRateLimited = 4429;
+inline constexpr std::uint16_t kCloseReplaced = 4409;  // the same device signed in again
 
 struct HubConfig {
   Millis ring_timeout_ms = 30'000;      // unanswered this long: missed (the seed's 30 s)
@@ -103,6 +104,7 @@ class Hub {
  private:
   struct Conn {
     std::string user;       // empty until authenticated
+    std::string device;     // the client's own name for itself, from auth; may be empty
     Millis opened = 0;
     double tokens = 0;      // the connection's message bucket
     Millis refilled = 0;

@@ -260,7 +260,8 @@ async function signedIn({ userId = 'alice', config, connected = true, ...options
     transport.connected = true;
     transport.onopen();
   }
-  assert.deepEqual(transport.sent, [{ v: 1, type: 'auth', token: 'token-1' }], 'the first frame is auth');
+  assert.deepEqual(transport.sent, [{ v: 1, type: 'auth', token: 'token-1', device: transport.sent[0]?.device }], 'the first frame is auth');
+  assert.match(transport.sent[0].device, /^d-[0-9a-f-]{32,36}$/, 'auth names this client');
   transport.take();
   transport.deliver({ type: 'auth:ok', userId, displayName: 'Alice' });
   const client = await creating;
@@ -708,7 +709,7 @@ async function overWebSocket({ minDelayMs = 100, maxDelayMs = 800 } = {}) {
   const transport = new WebSocketTransport('ws://duet.test/api/socket', { minDelayMs, maxDelayMs, WebSocket: FakeWebSocket });
   const creating = DuetClient.create({ token: 'token-1', server: 'https://duet.test', core: guardedCore(), transport, mediaDevices: new FakeMediaDevices(), iceServers: [] });
   await settle();
-  assert.deepEqual(sockets[0].sent, [{ v: 1, type: 'auth', token: 'token-1' }]);
+  assert.deepEqual(sockets[0].sent, [{ v: 1, type: 'auth', token: 'token-1', device: sockets[0].sent[0]?.device }]);
   sockets[0].receive({ type: 'auth:ok', userId: 'alice' });
   const client = await creating;
   clients.push(client);
@@ -782,6 +783,24 @@ describe('the connection state', () => {
       assert.equal(clock.pending(), 0, 'close() leaves no reconnect timer');
     } finally {
       Math.random = random;
+      clock.uninstall();
+    }
+  });
+
+  test('every auth of one client names the same device, so the server can let its dead socket go; another client names another', async () => {
+    const t = await overWebSocket();
+    const other = await overWebSocket();
+    const clock = new FakeClock();
+    try {
+      t.sockets[0].drop(1006);
+      clock.tick(t.client.connectionState.delayMs);
+      await settle();
+      const [first] = t.sockets[0].sent;
+      const [again] = t.sockets[1].sent;
+      assert.equal(again.type, 'auth');
+      assert.equal(again.device, first.device, 'the reconnect names the same device');
+      assert.notEqual(other.sockets[0].sent[0].device, first.device, 'another client is another device');
+    } finally {
       clock.uninstall();
     }
   });

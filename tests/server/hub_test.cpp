@@ -64,6 +64,14 @@ struct Server {
     if (!keep) inbox[c].clear();
     return c;
   }
+  // The same, for a client that names itself (auth's `device`).
+  ConnId login_as(const std::string& user, const std::string& device, bool keep = false) {
+    const ConnId c = connect();
+    say(c, R"({"v":1,"type":"auth","token":"t:)" + user + R"(","device":")" + device + R"("})");
+    REQUIRE(of<msg::AuthOk>(c).size() == 1);
+    if (!keep) inbox[c].clear();
+    return c;
+  }
   void say(ConnId c, const std::string& text) { take(hub.receive(c, text, now)); }
   void say(ConnId c, Body body) { say(c, serialize(Message{std::move(body), {}})); }
   void drop(ConnId c) { take(hub.closed(c, now)); }
@@ -480,6 +488,60 @@ TEST_CASE("A participant gone past the grace period ends the call as connection 
   CHECK(r.endReason == EndReason::connection_lost);
   CHECK(r.duration == 20);
   CHECK(s.of<msg::CallEnd>(s.b).back().reason == EndReason::connection_lost);
+}
+
+// alice (device "tab-a") and bob talk; alice's socket then dies without the server noticing.
+struct TalkingFromATab : Server {
+  ConnId a, b;
+  TalkingFromATab() {
+    a = login_as("alice", "tab-a");
+    b = login("bob");
+    say(a, msg::CallInitiate{"c1", "bob", {}, CallType::video, {}});
+    say(b, msg::CallRinging{"c1"});
+    now += 4'000;
+    say(b, msg::CallAccept{"c1"});
+  }
+};
+
+TEST_CASE("A client signing in again from the same device takes over the call its silent old socket held",
+          "[hub][reconnect]") {
+  TalkingFromATab s;
+  s.now += 3'000;
+  const ConnId back = s.login_as("alice", "tab-a");
+  CHECK(s.closed_with[s.a] == kCloseReplaced);
+  s.say(s.b, msg::CallOffer{"c1", "alice", "v=0 ice restart"});
+  auto offers = s.of<msg::CallOffer>(back);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].sdp == "v=0 ice restart");
+  s.now += 5'000;
+  s.say(back, msg::CallEnd{"c1", EndReason::hangup});
+  CHECK(s.of<msg::Error>(back).empty());
+  CHECK(s.of<msg::CallEnd>(s.b).size() == 1);
+  auto r = s.call("c1");
+  CHECK(r.status == CallStatus::ended);
+  CHECK(r.duration == 8);
+}
+
+TEST_CASE("A new sign-in from another device leaves the device holding the call alone", "[hub][reconnect]") {
+  TalkingFromATab s;
+  const ConnId other = s.login_as("alice", "phone");
+  CHECK_FALSE(s.closed_with.count(s.a));
+  s.say(other, msg::CallEnd{"c1", EndReason::hangup});
+  CHECK(s.last_error(other).code == ErrorCode::invalid_state);
+  CHECK(s.call("c1").status == CallStatus::active);
+  const ConnId unnamed = s.login("alice");
+  CHECK_FALSE(s.closed_with.count(s.a));
+  s.say(s.a, msg::CallEnd{"c1", EndReason::hangup});
+  CHECK(s.call("c1").status == CallStatus::ended);
+  CHECK(s.of<msg::Error>(unnamed).empty());
+}
+
+TEST_CASE("Replacing a device's socket does not flicker its presence for contacts", "[hub][presence]") {
+  Server s;
+  s.login_as("alice", "tab-a");
+  const ConnId b = s.login("bob");
+  s.login_as("alice", "tab-a");
+  CHECK(s.of<msg::Presence>(b).empty());
 }
 
 TEST_CASE("The last connection going offline is announced to contacts", "[hub][presence]") {

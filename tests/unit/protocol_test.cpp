@@ -80,7 +80,8 @@ std::vector<Message> examples() {
   mid_only.candidate = "candidate:2 1 tcp 1518280447 10.0.0.1 9 typ host tcptype active";
   mid_only.sdpMid = "";
   return {
-      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln"}, ""},
+      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", ""}, ""},
+      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", "d-7f3a9c"}, ""},
       {msg::AuthOk{"alice", "Alice Ölçer"}, ""},
       {msg::AuthOk{"alice", ""}, ""},
       {msg::Error{ErrorCode::forbidden, "bob is not in your contacts", "call:initiate", "c-1"}, ""},
@@ -554,6 +555,7 @@ TEST_CASE("Every string field is accepted at its limit and too_long one byte ove
   };
   const auto row = GENERATE(values<Limit>({
       {wire("auth", R"("token":"@")"), "\"token\"", kMaxTokenBytes},
+      {wire("auth", R"("token":"t","device":"@")"), "\"device\"", kMaxIdBytes},
       {wire("auth:ok", R"("userId":"@")"), "\"userId\"", kMaxIdBytes},
       {wire("auth:ok", R"("userId":"a","displayName":"@")"), "\"displayName\"", kMaxNameBytes},
       {wire("error", R"("code":"busy","message":"@")"), "\"message\"", kMaxErrorMessageBytes},
@@ -622,6 +624,7 @@ TEST_CASE("A malformed id is bad_value and an over-long one is too_long", "[prot
       {wire("call:initiate", R"("callId":"c1","to":"bob@example.com","callType":"audio")"), ErrorCode::bad_value, "\"to\""},
       {wire("call:offer", R"("callId":"c1","to":"","sdp":"v=0")"), ErrorCode::bad_value, "\"to\""},
       {wire("auth:ok", R"("userId":"çağla")"), ErrorCode::bad_value, "\"userId\""},
+      {wire("auth", R"("token":"t","device":"tab 1")"), ErrorCode::bad_value, "\"device\""},
       {wire("presence", R"("userId":"a b","status":"online")"), ErrorCode::bad_value, "\"userId\""},
       {wire("error", R"("code":"busy","message":"","callId":"a b")"), ErrorCode::bad_value, "\"callId\""},
       {fill_in(wire("call:accept", R"("callId":"@")"), 65), ErrorCode::too_long, "\"callId\""},
@@ -806,7 +809,7 @@ TEST_CASE("type_name gives each message's wire name", "[protocol]") {
 }
 
 TEST_CASE("call_id_of gives the call a message concerns, or nothing", "[protocol]") {
-  CHECK(call_id_of(msg::Auth{"t"}).empty());
+  CHECK(call_id_of(msg::Auth{"t", {}}).empty());
   CHECK(call_id_of(msg::AuthOk{"alice", ""}).empty());
   CHECK(call_id_of(msg::Presence{"bob", PresenceStatus::online}).empty());
   CHECK(call_id_of(msg::Error{ErrorCode::busy, "", "", ""}).empty());

@@ -330,11 +330,13 @@ function connectionStatus(state, reason, { attempt = 0, delayMs = null, code = n
 }
 
 /** A new call id: 128 random bits, in the id charset [A-Za-z0-9_-]. */
-function newCallId() {
-  if (typeof globalThis.crypto?.randomUUID === 'function') return `c-${globalThis.crypto.randomUUID()}`;
+function randomId(prefix) {
+  if (typeof globalThis.crypto?.randomUUID === 'function') return `${prefix}-${globalThis.crypto.randomUUID()}`;
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16)); // also in insecure contexts
-  return `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return `${prefix}-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
+
+const newCallId = () => randomId('c');
 
 function websocketUrl(server) {
   const url = new URL(SOCKET_PATH, server);
@@ -369,6 +371,9 @@ async function fetchIceServers(server, token, signal) {
 export class DuetClient {
   // What create() was given.
   #token;
+  // Sent with every auth: a socket that died without the server noticing is then replaced by
+  // this client's next one, and the call it held follows, instead of being held elsewhere.
+  #device = randomId('d');
   #server;
   #configJson;
   #mediaDevices;
@@ -729,7 +734,7 @@ export class DuetClient {
     transport.onopen = () => {
       // Still 'reconnecting' (or 'connecting') until auth:ok: an open socket is not signed in.
       if (this.#transport !== transport || this.#closed) return;
-      transport.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'auth', token: this.#token }));
+      transport.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'auth', token: this.#token, device: this.#device }));
     };
     transport.onmessage = (text) => {
       if (this.#transport === transport && !this.#closed && typeof text === 'string') this.#received(text);
