@@ -8,7 +8,6 @@
 #include <sstream>
 #include <string>
 
-#include "duet/ledger.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"
 #include "server/store.hpp"
@@ -21,11 +20,6 @@ using namespace duet::server;
 int fail(const std::string& why) {
   std::fprintf(stderr, "duet-server: %s\n", why.c_str());
   return 1;
-}
-
-Millis wall_now() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 std::string read_dotenv() {
@@ -44,22 +38,6 @@ void raise_file_limit() {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
   }
-}
-
-// Calls the last run left ringing or active (it was killed) cannot go on: the phones lost
-// their sockets. They are closed the way the ledger closes a broken call.
-Status close_unfinished_calls(Store& store) {
-  auto calls = store.unfinished_calls();
-  if (!calls) return calls.error();
-  for (const auto& call : *calls) {
-    auto closed = apply(call, LedgerAction::fail, kServerActor, wall_now(), EndReason::connection_lost);
-    if (!closed) return closed.error();
-    if (auto stored = store.update_call(*closed); !stored) return stored.error();
-  }
-  if (!calls->empty()) {
-    std::fprintf(stderr, "duet-server: closed %zu calls left open by the last run\n", calls->size());
-  }
-  return Done{};
 }
 
 }  // namespace
@@ -90,10 +68,18 @@ int main(int argc, char** argv, char** envp) {
   const std::string db_path = config->data_dir + "/duet.db";
   auto store = Store::open(db_path);
   if (!store) return fail("cannot open " + db_path + ": " + store.error().message);
-  if (auto closed = close_unfinished_calls(**store); !closed) return fail(closed.error().message);
+  // Calls the last run left ringing or active (a deploy, a crash) are not over: the phones
+  // keep their media peer to peer and sign in again within seconds. The hub holds them as if
+  // both sides had just dropped, and ends those nobody comes back to.
+  auto unfinished = (*store)->unfinished_calls();
+  if (!unfinished) return fail("cannot read the calls left open: " + unfinished.error().message);
 
   raise_file_limit();
   Server server(*config, **store, secret);
+  server.take_over(*unfinished);
+  if (!unfinished->empty()) {
+    std::fprintf(stderr, "duet-server: took over %zu calls left open by the last run\n", unfinished->size());
+  }
   auto port = server.listen();
   if (!port) return fail(port.error().message);
   std::fprintf(stderr, "duet-server: listening on http://%s:%u (signaling at %s, data in %s)\n",

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "server/server_impl.hpp"
 
@@ -114,6 +115,8 @@ Server::Server(Config config, Store& store, std::string jwt_secret)
 Server::~Server() {
   impl_->workers.join();
 }
+
+void Server::take_over(const std::vector<CallRecord>& unfinished) { impl_->hub.restore(unfinished, wall_now()); }
 
 Expected<std::uint16_t> Server::listen() {
   auto& a = impl_->acceptor;

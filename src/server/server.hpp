@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "duet/error.hpp"
+#include "duet/ledger.hpp"
 #include "server/config.hpp"
 #include "server/store.hpp"
 
@@ -24,6 +26,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Takes over the calls the last run left ringing or active (Store::unfinished_calls), before
+  // run(): their participants sign in again within the reconnect grace and they go on, or they
+  // end as a lost connection or a missed call (Hub::restore).
+  void take_over(const std::vector<CallRecord>& unfinished);
   // Binds the listening socket; the port it got (config.port may be 0: any free port).
   Expected<std::uint16_t> listen();
   // Serves until SIGINT or SIGTERM, then closes every socket with "going away" and returns.
