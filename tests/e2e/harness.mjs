@@ -12,7 +12,8 @@
 //   Person                         one signed-in page: clicks, bounded polled waits, state,
 //                                  RTCPeerConnection stats, history rows; cutSignaling() and
 //                                  restoreSignaling() take its WebSocket to the server away and
-//                                  give it back, as a network that drops would.
+//                                  give it back, as a network that drops would;
+//                                  silenceSignaling() kills it without the server noticing.
 //
 // The browser asks for media permissions for real (no --use-fake-ui-for-media-stream): each
 // context is granted what its user allows, and anything else is denied by Chromium itself.
@@ -238,6 +239,17 @@ function instrument({ unreachable, relayOnly }) {
       link.sockets = link.sockets.filter((s) => s.readyState <= 1);
       link.sockets.push(this);
       this.addEventListener('open', () => { link.opened++; });
+      // A socket played dead (silenceSignaling) keeps what really happens on it from the page;
+      // these listeners come before the page's own, and the pretended close is not trusted.
+      for (const type of ['message', 'close', 'error']) {
+        this.addEventListener(type, (event) => {
+          if (this.e2eSilent && event.isTrusted) event.stopImmediatePropagation();
+        });
+      }
+    }
+
+    send(data) {
+      if (!this.e2eSilent) super.send(data);
     }
   };
   const note = (text) => {
@@ -494,6 +506,21 @@ export class Person {
       link.down = true;
       // 4000: a code of the private range; the page sees the close as any other drop.
       for (const socket of link.sockets) if (socket.readyState <= 1) socket.close(4000, 'e2e: network down');
+    });
+  }
+
+  /**
+   * The page's socket dies without the server hearing of it, as on a network switch: the page
+   * is told it closed (1006) and hears nothing more on it, while the server still holds it open
+   * and would not notice for minutes. The page's reconnect goes through at once.
+   */
+  async silenceSignaling() {
+    await this.page.evaluate(() => {
+      for (const socket of window.__duetE2E.signaling.sockets) {
+        if (socket.readyState !== 1) continue;
+        socket.e2eSilent = true;
+        socket.dispatchEvent(new CloseEvent('close', { code: 1006, reason: '', wasClean: false }));
+      }
     });
   }
 

@@ -1,6 +1,7 @@
 // Reconnection and network failure (the plan's scenarios 8 and 9): a signaling socket that
 // drops during a call and comes back, a hang-up that happens while it is down, a participant
-// who is gone for good, peers that find no network path to each other, a page reloaded
+// who is gone for good, a socket that dies without the server noticing, peers that find no
+// network path to each other, a page reloaded
 // mid-call, and a caller or callee whose socket drops while the call rings. Each checks what both people see, that media keeps flowing where it should, what
 // both histories and the server's records say, and that nothing is left half-open afterwards.
 //
@@ -229,6 +230,32 @@ scenario('a call whose peers find no network path ends as "Could not connect" on
       check(rows.all[0].status === 'failed' && rows.all[0].statusText === 'Failed' && rows.all[0].durationText === '',
         `${p.who}'s history: a failed call, without a talk time it never had: ${JSON.stringify(rows)}`);
     }
+  });
+
+scenario('a socket that dies without the server noticing is replaced when the page signs in again, so a hang-up right after reaches the other side',
+  { slug: 'silent-drop', timeout: 120_000 }, async (world) => {
+    const [aliceUser, bobUser] = await world.users('Alice', 'Bob');
+    const [alice, bob] = await Promise.all([world.open(aliceUser), world.open(bobUser)]);
+    await connectedCall(world, alice, bob, 'audio');
+
+    await alice.silenceSignaling();
+    const { seen: back } = await alice.waitState('signed in again over a new socket at once',
+      (s) => s.connection === 'online' && s.signaling.opened === 2, WAIT.connect);
+    check(back.callScreen?.state === 'active' && back.callScreen.connection === 'connected',
+      `the call goes on over the new socket: ${JSON.stringify(back.callScreen)}`);
+
+    // Long before the server's reconnect grace (20 s here) or its ping would find the dead
+    // socket: the hang-up must be taken from the new socket, not refused as held elsewhere.
+    await alice.click('hangup-button');
+    const mine = await alice.waitEnded('hangup');
+    const theirs = await bob.waitEnded('hangup', WAIT.ui);
+    check(/^Call ended · \d+ s$/.test(mine.text) && /^Call ended · \d+ s$/.test(theirs.text),
+      `both read "Call ended" with a duration: ${JSON.stringify([mine, theirs])}`);
+    await bob.shot('silent-drop');
+    await world.noCallsLeft();
+    const [record] = await bob.serverHistory();
+    check(record.status === 'ended' && record.endReason === 'hangup',
+      `the server recorded Alice's hang-up: ${JSON.stringify(record)}`);
   });
 
 scenario('reloading the page mid-call ends the call for both at once, and the reloaded page can call again',
