@@ -41,15 +41,20 @@ Expected<std::string> resolve_static(const std::vector<Mount>& mounts, std::stri
   if (path.find('\\') != std::string::npos || path.find('\0') != std::string::npos) {
     return make_error(ErrorCode::bad_value, "path not allowed");
   }
-  // Any segment that is "." or ".." (or empty, as in "//") is refused.
+  // Any segment that is "." or ".." (or empty, as in "//") is refused. A hidden file or
+  // folder (.git, .env, an editor's swap file) is never part of the site, whatever a deployer
+  // left in the folder: it does not exist for a browser.
+  bool hidden = false;
   for (std::size_t start = 1; start <= path.size();) {
     const std::size_t end = std::min(path.find('/', start), path.size());
     const std::string_view segment(path.data() + start, end - start);
     if (segment == "." || segment == ".." || (segment.empty() && end != path.size())) {
       return make_error(ErrorCode::bad_value, "path not allowed");
     }
+    if (!segment.empty() && segment.front() == '.') hidden = true;
     start = end + 1;
   }
+  if (hidden) return make_error(ErrorCode::not_found, "no such file");
   const Mount* best = nullptr;
   for (const auto& m : mounts) {
     if (path.rfind(m.prefix, 0) == 0 && (!best || m.prefix.size() > best->prefix.size())) best = &m;

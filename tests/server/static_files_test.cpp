@@ -36,6 +36,20 @@ TEST_CASE("Paths that climb, hide or smuggle are refused, not normalised", "[sta
   CHECK(r.error().code == ErrorCode::bad_value);
 }
 
+TEST_CASE("Hidden files and folders are not served, as if they were not there", "[static][hostile]") {
+  auto path = GENERATE(as<std::string>{}, "/.env", "/.git/config", "/app/.main.mjs.swp", "/duet/.hidden/x.wasm",
+                       "/%2egit/HEAD");
+  auto r = resolve_static(kMounts, path);
+  INFO(path);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == ErrorCode::not_found);
+}
+
+TEST_CASE("A dot inside a name is an ordinary file", "[static]") {
+  CHECK(resolve_static(kMounts, "/sdk/duet-client.d.ts").value() == "web/sdk/duet-client.d.ts");
+  CHECK(resolve_static(kMounts, "/a..b.txt").value() == "web/a..b.txt");
+}
+
 TEST_CASE("Nothing is served outside the mounts", "[static]") {
   const std::vector<Mount> only_module = {{"/duet/", "m"}};
   auto r = resolve_static(only_module, "/index.html");
