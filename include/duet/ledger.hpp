@@ -22,6 +22,8 @@ enum class CallStatus { pending, ringing, active, ended, missed, rejected, busy,
 std::string_view to_string(CallStatus);
 bool parse_call_status(std::string_view, CallStatus&);
 bool is_final(CallStatus);
+// pending or ringing: nobody has answered yet.
+bool is_unanswered(CallStatus);
 
 struct CallRecord {
   std::string id;

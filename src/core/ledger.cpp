@@ -32,6 +32,8 @@ bool parse_call_status(std::string_view text, CallStatus& out) {
   return false;
 }
 
+bool is_unanswered(CallStatus s) { return s == CallStatus::pending || s == CallStatus::ringing; }
+
 bool is_final(CallStatus s) {
   switch (s) {
     case CallStatus::pending:
@@ -128,7 +130,7 @@ Expected<CallRecord> apply(const CallRecord& record, LedgerAction action, std::s
   if (side == Side::stranger) {
     return make_error(ErrorCode::not_participant, "you are not part of this call");
   }
-  const bool unanswered = record.status == CallStatus::pending || record.status == CallStatus::ringing;
+  const bool unanswered = is_unanswered(record.status);
   if (is_final(record.status)) return wrong_status(record, action);
 
   switch (action) {

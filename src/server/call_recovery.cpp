@@ -11,14 +11,6 @@
 
 namespace duet::server {
 
-namespace {
-
-bool unanswered(const CallRecord& r) {
-  return r.status == CallStatus::pending || r.status == CallStatus::ringing;
-}
-
-}  // namespace
-
 void Hub::restore(const std::vector<CallRecord>& unfinished, Millis now) {
   for (const auto& record : unfinished) {
     if (is_final(record.status) || calls_.count(record.id)) continue;
@@ -36,7 +28,7 @@ void Hub::restore(const std::vector<CallRecord>& unfinished, Millis now) {
     // The caller's socket is gone: away, so what the callee says meanwhile (the accept, a
     // hang-up) waits for it, and its return binds its new socket to the call.
     call.caller = Side{record.callerId, kNoConn, now, {}};
-    if (unanswered(record)) {
+    if (is_unanswered(record.status)) {
       // The callee's side is nobody's yet, as when the call started: every device of theirs
       // that signs in is rung, and the one that answers takes the call.
       call.callee = Side{record.receiverId, kNoConn, std::nullopt, {}};

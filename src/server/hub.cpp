@@ -34,10 +34,6 @@ bool is_abuse(ErrorCode code) {
          code == ErrorCode::not_participant;
 }
 
-bool unanswered(const CallRecord& r) {
-  return r.status == CallStatus::pending || r.status == CallStatus::ringing;
-}
-
 }  // namespace
 
 Hub::Hub(Store& store, HubConfig config, TokenCheck check_token, Registry& metrics)
@@ -164,7 +160,7 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
       for (auto& text : side->buffered) out.send.push_back({conn, std::move(text)});
       side->buffered.clear();
     }
-    if (call.callee.user == c.user && call.callee.conn == kNoConn && unanswered(call.record)) {
+    if (call.callee.user == c.user && call.callee.conn == kNoConn && is_unanswered(call.record.status)) {
       msg::CallInitiate ring{id, c.user, {}, call.record.type, {}};
       if (auto caller = store_.find_user(call.caller.user)) ring.fromName = caller->displayName;
       out.send.push_back({conn, serialize(server_says(std::move(ring), call.caller.user))});
@@ -197,7 +193,7 @@ Actions Hub::closed(ConnId conn, Millis now) {
     for (Side* side : {&call.caller, &call.callee}) {
       if (side->user != user || side->away_since) continue;
       // A side no socket holds yet (it acted over HTTP) is away once the user has no socket.
-      const bool unbound_and_gone = side->conn == kNoConn && mine.empty() && !unanswered(call.record);
+      const bool unbound_and_gone = side->conn == kNoConn && mine.empty() && !is_unanswered(call.record.status);
       if (side->conn == conn || unbound_and_gone) side->away_since = now;
     }
     if (call.early_conn == conn) call.early_conn = kNoConn;
@@ -293,7 +289,7 @@ bool Hub::busy_with_other_than(const std::string& userId, const std::string& pee
     const auto& other = call.caller.user == userId ? call.callee.user : call.caller.user;
     // Two people calling each other at once is glare, not busy: both calls go through and
     // the phones keep the same one (docs/core.md).
-    if (!(unanswered(call.record) && other == peer)) return true;
+    if (!(is_unanswered(call.record.status) && other == peer)) return true;
   }
   return false;
 }
@@ -477,7 +473,7 @@ Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, cons
     std::optional<std::string> spliced = relay_text(text, userId);
     return spliced ? std::move(*spliced) : serialize(server_says(body, userId));
   };
-  if (is_caller || !unanswered(call.record)) {
+  if (is_caller || !is_unanswered(call.record.status)) {
     // A side that started or answered the call over HTTP is held by the first socket that
     // speaks for it.
     if (me.conn == kNoConn) me.conn = conn;
@@ -486,7 +482,7 @@ Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, cons
                                                             : "this call was answered on another device");
     }
   }
-  if (!unanswered(call.record)) {
+  if (!is_unanswered(call.record.status)) {
     deliver(other, relayed(), out);
     return Done{};
   }
@@ -570,7 +566,7 @@ Actions Hub::tick(Millis now) {
     auto it = calls_.find(id);
     if (it == calls_.end()) continue;
     LiveCall& call = it->second;
-    if (unanswered(call.record) && now >= call.ring_deadline) {
+    if (is_unanswered(call.record.status) && now >= call.ring_deadline) {
       // Missed, whether or not the caller is still there to hear it.
       if (record(call, LedgerAction::timeout, std::string(kServerActor), now, std::nullopt)) {
         deliver(call.caller, server_says(msg::CallEnd{id, EndReason::timeout}), out);
