@@ -2,43 +2,24 @@
 // are in the store as the last run left them, a new hub starts, and the phones sign in again.
 #include <catch2/catch.hpp>
 
-#include "server/hub.hpp"
+#include "hub_world.hpp"
 
 using namespace duet;
 using namespace duet::server;
 
 namespace {
 
-constexpr Millis T0 = 1'700'000'000'000;  // the call started ringing
+using test::T0;
 constexpr Millis kAnswered = T0 + 4'000;
 constexpr Millis kRestart = T0 + 60'000;  // the new run starts
 const HubConfig kConfig{};                // ring 30 s, reconnect grace 20 s
 
-Expected<Identity> check(std::string_view token, Millis) {
-  if (token.substr(0, 2) != "t:") return make_error(ErrorCode::unauthenticated, "bad token");
-  std::string id(token.substr(2));
-  return Identity{id, "Name of " + id};
-}
-
 // The store as the last run left it, and a new run's hub over it.
-struct Restarted {
-  std::unique_ptr<Store> store = Store::open(":memory:").value();
-  Registry metrics;
-  std::optional<Hub> hub;
-  Millis now = kRestart;
-  ConnId next = 1;
-  std::map<ConnId, std::vector<Message>> inbox;
-
-  Restarted() {
-    for (auto u : {"alice", "bob", "carol"}) {
-      REQUIRE(store->create_user(u, u, std::string("Name of ") + u, "hash", T0));
-    }
+struct Restarted : test::HubWorld {
+  Restarted() : HubWorld({"alice", "bob", "carol"}) {
     befriend("alice", "bob");
     befriend("bob", "carol");
-  }
-  void befriend(const std::string& a, const std::string& b) {
-    REQUIRE(store->request_contact(a, b, T0));
-    REQUIRE(store->accept_contact(b, a, T0));
+    now = kRestart;
   }
   // alice called bob ("c1") in the last run; `answered` says whether bob took it.
   void left_open(bool answered, Millis created = T0) {
@@ -49,40 +30,12 @@ struct Restarted {
   }
   void start(Millis at = kRestart) {
     now = at;
-    hub.emplace(*store, kConfig, check, metrics);
+    boot(kConfig);
     hub->restore(store->unfinished_calls().value(), now);
   }
-
-  void take(Actions out) {
-    for (auto& s : out.send) {
-      auto m = parse_message(s.text);
-      INFO(s.text);
-      REQUIRE(m.has_value());
-      inbox[s.conn].push_back(*m);
-    }
-  }
-  ConnId login(const std::string& user) {
-    const ConnId c = next++;
-    hub->open(c, now);
-    say(c, R"({"v":1,"type":"auth","token":"t:)" + user + R"("})");
-    REQUIRE(of<msg::AuthOk>(c).size() == 1);
-    return c;
-  }
-  void say(ConnId c, const std::string& text) { take(hub->receive(c, text, now)); }
-  void say(ConnId c, Body body) { say(c, serialize(Message{std::move(body), {}})); }
-  void wait(Millis ms) {
-    now += ms;
-    take(hub->tick(now));
-  }
-  template <class T>
-  std::vector<T> of(ConnId c) {
-    std::vector<T> found;
-    for (const auto& m : inbox[c]) {
-      if (auto* t = std::get_if<T>(&m.body)) found.push_back(*t);
-    }
-    return found;
-  }
-  CallRecord call() { return store->find_call("c1").value(); }
+  // A phone signing in again after the restart: what it is sent on the way is what counts.
+  ConnId login(const std::string& user) { return HubWorld::login(user, true); }
+  CallRecord call() { return HubWorld::call("c1"); }
 };
 
 }  // namespace

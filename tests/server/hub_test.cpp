@@ -2,110 +2,21 @@
 // closed, and what the call records say.
 #include <catch2/catch.hpp>
 
-#include "server/hub.hpp"
+#include "hub_world.hpp"
 
 using namespace duet;
 using namespace duet::server;
 
 namespace {
 
-constexpr Millis T0 = 1'700'000'000'000;
+using test::T0;
 
-// Tokens in these tests are "t:<user id>"; anything else is refused.
-Expected<Identity> check(std::string_view token, Millis) {
-  if (token.substr(0, 2) != "t:") return make_error(ErrorCode::unauthenticated, "bad token");
-  std::string id(token.substr(2));
-  return Identity{id, "Name of " + id};
-}
-
-struct Server {
-  std::unique_ptr<Store> store = Store::open(":memory:").value();
-  Registry metrics;
-  Hub hub{*store, HubConfig{}, check, metrics};
-  Millis now = T0;
-  ConnId next = 1;
-  std::map<ConnId, std::vector<Message>> inbox;  // what each connection was sent, parsed
-  std::map<ConnId, std::uint16_t> closed_with;
-
-  Server() {
-    for (auto u : {"alice", "bob", "carol", "dave"}) {
-      REQUIRE(store->create_user(u, u, std::string("Name of ") + u, "hash", T0));
-    }
+struct Server : test::HubWorld {
+  Server() : HubWorld({"alice", "bob", "carol", "dave"}) {
+    boot();
     befriend("alice", "bob");
     befriend("alice", "carol");
     befriend("bob", "carol");
-  }
-
-  void befriend(const std::string& a, const std::string& b) {
-    REQUIRE(store->request_contact(a, b, now));
-    REQUIRE(store->accept_contact(b, a, now));
-  }
-
-  void take(Actions out) {
-    for (auto& s : out.send) {
-      auto m = parse_message(s.text);
-      INFO(s.text);
-      REQUIRE(m.has_value());  // the server only ever sends valid messages
-      inbox[s.conn].push_back(*m);
-    }
-    for (auto& c : out.close) closed_with[c.conn] = c.code;
-  }
-
-  ConnId connect() {
-    const ConnId c = next++;
-    hub.open(c, now);
-    return c;
-  }
-  // Signs a new connection in; what it was sent on the way is forgotten unless `keep`.
-  ConnId login(const std::string& user, bool keep = false) {
-    const ConnId c = connect();
-    say(c, R"({"v":1,"type":"auth","token":"t:)" + user + R"("})");
-    REQUIRE(of<msg::AuthOk>(c).size() == 1);
-    if (!keep) inbox[c].clear();
-    return c;
-  }
-  // The same, for a client that names itself (auth's `device`).
-  ConnId login_as(const std::string& user, const std::string& device, bool keep = false) {
-    const ConnId c = connect();
-    say(c, R"({"v":1,"type":"auth","token":"t:)" + user + R"(","device":")" + device + R"("})");
-    REQUIRE(of<msg::AuthOk>(c).size() == 1);
-    if (!keep) inbox[c].clear();
-    return c;
-  }
-  void say(ConnId c, const std::string& text) { take(hub.receive(c, text, now)); }
-  void say(ConnId c, Body body) { say(c, serialize(Message{std::move(body), {}})); }
-  void drop(ConnId c) { take(hub.closed(c, now)); }
-  void wait(Millis ms) {
-    now += ms;
-    take(hub.tick(now));
-  }
-
-  template <class T>
-  std::vector<T> of(ConnId c) {
-    std::vector<T> found;
-    for (const auto& m : inbox[c]) {
-      if (auto* t = std::get_if<T>(&m.body)) found.push_back(*t);
-    }
-    return found;
-  }
-  // Who the server says sent the messages of type T that a connection got.
-  template <class T>
-  std::vector<std::string> senders(ConnId c) {
-    std::vector<std::string> from;
-    for (const auto& m : inbox[c]) {
-      if (std::holds_alternative<T>(m.body)) from.push_back(m.from);
-    }
-    return from;
-  }
-  msg::Error last_error(ConnId c) {
-    auto errors = of<msg::Error>(c);
-    REQUIRE_FALSE(errors.empty());
-    return errors.back();
-  }
-  CallRecord call(const std::string& id) {
-    auto r = store->find_call(id);
-    REQUIRE(r.has_value());
-    return *r;
   }
 };
 
@@ -261,7 +172,7 @@ TEST_CASE("call:initiate rings every device of the callee, stamped with who call
   CHECK(r.callerId == "alice");
   CHECK(r.receiverId == "bob");
   CHECK(r.type == CallType::video);
-  CHECK(s.hub.presence("alice") == PresenceStatus::busy);
+  CHECK(s.hub->presence("alice") == PresenceStatus::busy);
 }
 
 TEST_CASE("The caller hears call:ringing once however many devices ring", "[hub][call]") {
@@ -316,7 +227,7 @@ TEST_CASE("An accept makes the record active and tells the caller", "[hub][call]
   auto r = s.call("c1");
   CHECK(r.status == CallStatus::active);
   CHECK(r.startedAt == s.now);
-  CHECK(s.hub.presence("bob") == PresenceStatus::busy);
+  CHECK(s.hub->presence("bob") == PresenceStatus::busy);
 }
 
 TEST_CASE("Hanging up ends the record with its duration and frees both", "[hub][call]") {
@@ -329,8 +240,8 @@ TEST_CASE("Hanging up ends the record with its duration and frees both", "[hub][
   auto r = s.call("c1");
   CHECK(r.status == CallStatus::ended);
   CHECK(r.duration == 42);
-  CHECK(s.hub.live_calls() == 0);
-  CHECK(s.hub.presence("alice") == PresenceStatus::online);
+  CHECK(s.hub->live_calls() == 0);
+  CHECK(s.hub->presence("alice") == PresenceStatus::online);
   CHECK(s.metrics.render().find(R"(duet_calls_total{status="ended"} 1)") != std::string::npos);
 }
 
@@ -349,7 +260,7 @@ TEST_CASE("Declining tells the caller and records a rejected call", "[hub][call]
   s.say(s.b, msg::CallReject{"c1"});
   CHECK(s.of<msg::CallReject>(s.a).size() == 1);
   CHECK(s.call("c1").status == CallStatus::rejected);
-  CHECK(s.hub.live_calls() == 0);
+  CHECK(s.hub->live_calls() == 0);
 }
 
 TEST_CASE("The caller cancelling stops the ringing and records a cancelled call", "[hub][call]") {
@@ -380,7 +291,7 @@ TEST_CASE("An unanswered call becomes missed when the ring timeout passes, even 
   CHECK(r.status == CallStatus::missed);
   CHECK(r.endReason == EndReason::timeout);
   CHECK(s.of<msg::CallEnd>(s.b).at(0).reason == EndReason::timeout);
-  CHECK(s.hub.live_calls() == 0);
+  CHECK(s.hub->live_calls() == 0);
 }
 
 TEST_CASE("A callee who signs in while it rings is rung too", "[hub][call]") {
@@ -561,7 +472,7 @@ TEST_CASE("Shutting down tells every connection the server is going away", "[hub
   Server s;
   const ConnId a = s.login("alice");
   const ConnId quiet = s.connect();
-  s.take(s.hub.drain());
+  s.take(s.hub->drain());
   CHECK(s.closed_with[a] == kCloseGoingAway);
   CHECK(s.closed_with[quiet] == kCloseGoingAway);
 }
@@ -601,7 +512,7 @@ TEST_CASE("A ringing device that reloads gets the caller's offer again", "[hub][
 TEST_CASE("A call answered over HTTP is negotiated from the callee's socket", "[hub][rest]") {
   Ringing s;
   Actions out;
-  REQUIRE(s.hub.act_on_call("bob", "c1", LedgerAction::accept, s.now, out));
+  REQUIRE(s.hub->act_on_call("bob", "c1", LedgerAction::accept, s.now, out));
   s.take(std::move(out));
   s.say(s.b, msg::CallAnswer{"c1", "alice", "v=0 answer"});
   CHECK(s.of<msg::Error>(s.b).empty());
@@ -611,7 +522,7 @@ TEST_CASE("A call answered over HTTP is negotiated from the callee's socket", "[
 TEST_CASE("A callee who answered over HTTP and then lost every socket loses the call after the grace", "[hub][rest]") {
   Ringing s;
   Actions out;
-  REQUIRE(s.hub.act_on_call("bob", "c1", LedgerAction::accept, s.now, out));
+  REQUIRE(s.hub->act_on_call("bob", "c1", LedgerAction::accept, s.now, out));
   s.take(std::move(out));
   s.drop(s.b);
   s.wait(20'000);
