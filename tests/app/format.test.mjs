@@ -65,8 +65,8 @@ describe('talkSeconds (the duration a history row shows)', () => {
     assert.equal(secs('ended', 'hangup', 42), 42);
     assert.equal(secs('ended', 'connection_lost', 7), 7);
   });
-  test('none for a call that never connected, though the server counted the time it tried', () => {
-    assert.equal(secs('ended', 'failed', 29), null);
+  test('none for a call that never connected: the server records it failed, with no talk time', () => {
+    assert.equal(secs('failed', 'failed', 0), null);
   });
   test('none for unanswered calls, or a call shorter than a second', () => {
     assert.equal(secs('missed', 'timeout', null), null);
@@ -88,8 +88,8 @@ describe('displayStatus (history rows in words, from the viewer\'s side)', () =>
     assert.equal(s('failed', 'incoming', 'failed'), 'failed');
   });
   test('an answered call whose peers never connected reads as failed, for both sides', () => {
-    assert.equal(s('ended', 'outgoing', 'failed'), 'failed');
-    assert.equal(s('ended', 'incoming', 'failed'), 'failed');
+    assert.equal(s('failed', 'outgoing', 'failed'), 'failed');
+    assert.equal(s('failed', 'incoming', 'failed'), 'failed');
   });
   test('a caller who gave up: cancelled for the caller, missed for the callee', () => {
     assert.equal(s('cancelled', 'outgoing', 'cancelled'), 'cancelled');

@@ -76,16 +76,13 @@ export function formatTimer(startedAt, now) {
  *   server's missed list counts it; a `glare` cancel is not (the other call went through).
  * - `missed` for the caller is "no answer".
  * - calls not final yet (`pending`, `ringing`, `active`) are "in progress".
- * - an answered call whose peers never connected is `ended` with reason `failed` on the server
- *   (answered calls end, with the time since the accept as their duration): nobody talked, so
- *   it reads as failed.
  * @param {Pick<CallRecord, 'status' | 'direction' | 'endReason'>} call
  * @returns {'ended'|'missed'|'noAnswer'|'rejected'|'busy'|'cancelled'|'failed'|'ongoing'}
  */
 export function displayStatus(call) {
   const outgoing = call.direction === 'outgoing';
   switch (call.status) {
-    case 'ended': return call.endReason === 'failed' ? 'failed' : 'ended';
+    case 'ended': return 'ended';
     case 'missed': return outgoing ? 'noAnswer' : 'missed';
     case 'rejected': return 'rejected';
     case 'busy': return 'busy';
@@ -98,13 +95,14 @@ export function displayStatus(call) {
 }
 
 /**
- * The talk time a history row shows, in seconds, or null: only for calls that connected (a
- * call that never connected carries the seconds it spent trying as its duration).
- * @param {Pick<CallRecord, 'status' | 'direction' | 'endReason' | 'duration'>} call
+ * The talk time a history row shows, in seconds, or null. The server's record decides: a call
+ * whose peers never connected is `failed` with duration 0 (the ledger), so only a call that
+ * connected has one.
+ * @param {Pick<CallRecord, 'duration'>} call
  * @returns {number | null}
  */
 export function talkSeconds(call) {
-  return displayStatus(call) === 'ended' && call.duration != null && call.duration > 0 ? call.duration : null;
+  return call.duration != null && call.duration > 0 ? call.duration : null;
 }
 
 /** The locale key of each display status (written out so the key test sees them). */
