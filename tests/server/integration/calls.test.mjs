@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  Client, api, assertServing, befriend, callId, show, sleep, startServer, users,
+  api, assertServing, befriend, callId, Client, getCall, show, sleep, startServer, users,
 } from './harness.mjs';
 
 const SDP_OFFER = 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n';
@@ -13,12 +13,6 @@ const CANDIDATE = {
   candidate: 'candidate:1 1 udp 2122260223 192.168.1.20 54321 typ host generation 0',
   sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'Xy7q',
 };
-
-async function getCall(server, user, id) {
-  const r = await api(server, 'GET', `/api/calls/${id}`, { token: user.token });
-  assert.equal(r.status, 200, `GET /api/calls/${id} as ${user.username}: ${show(r)}`);
-  return r.body;
-}
 
 // Two contacts, both signed in.
 async function pair(server, la, lb) {

@@ -268,7 +268,17 @@ export async function befriend(server, a, b) {
   if (accepted.status !== 200) throw new Error(`contact accept by ${b.username}: ${show(accepted)}`);
 }
 
+// The call record as `user` sees it (GET /api/calls/{id}); any answer but 200 fails the test.
+export async function getCall(server, user, id) {
+  const r = await api(server, 'GET', `/api/calls/${id}`, { token: user.token });
+  if (r.status !== 200) throw new Error(`GET /api/calls/${id} as ${user.username}: ${show(r)}`);
+  return r.body;
+}
+
 // ----- WebSocket ---------------------------------------------------------------------------
+
+// A minimal session description, for tests where its content does not matter.
+export const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
 
 export function callId(label = 'c') {
   return `${label}-${crypto.randomBytes(12).toString('hex')}`;

@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  Client, api, assertServing, befriend, callId, show, sleep, startServer, users,
+  api, assertServing, befriend, callId, Client, getCall, SDP, show, sleep, startServer, users,
 } from './harness.mjs';
-
-const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
-
-async function getCall(server, user, id) {
-  const r = await api(server, 'GET', `/api/calls/${id}`, { token: user.token });
-  assert.equal(r.status, 200, `GET /api/calls/${id}: ${show(r)}`);
-  return r.body;
-}
 
 async function pair(server, la, lb) {
   const [a, b] = await users(server, la, lb);

@@ -7,16 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  Client, api, befriend, callId, makeRoot, removeRoot, show, sleep, startServer, users,
+  befriend, callId, Client, getCall, makeRoot, removeRoot, SDP, show, sleep, startServer, users,
 } from './harness.mjs';
-
-const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
-
-async function getCall(server, user, id) {
-  const r = await api(server, 'GET', `/api/calls/${id}`, { token: user.token });
-  assert.equal(r.status, 200, `GET /api/calls/${id}: ${show(r)}`);
-  return r.body;
-}
 
 // a calls b and b answers; the times around the accept bound the call's start.
 async function activeCall(ca, cb) {
