@@ -138,6 +138,7 @@ export type PhoneEvent =
   | { type: 'accept'; audioOnly?: boolean | null }
   | { type: 'reject' }
   | { type: 'hangUp' }
+  | { type: 'leave' }
   | { type: 'setMicrophone'; on: boolean }
   | { type: 'setCamera'; on: boolean }
   | { type: 'received'; text: string }

@@ -61,6 +61,9 @@ struct Dial { std::string callId; std::string peer; CallType callType = CallType
 struct Accept { bool audioOnly = false; };  // audioOnly: answer a video call without the camera
 struct Reject {};
 struct HangUp {};                           // cancel, reject or end, whichever the state means
+// The app is going away (a reload, the tab closed): the phone that comes back is new and idle
+// and cannot return to a call, so one under way ends; one ringing here is left to ring again.
+struct Leave {};
 struct SetMicrophone { bool on = true; };
 struct SetCamera { bool on = true; };
 // Signaling.
@@ -80,7 +83,7 @@ struct PeerOperationFailed { std::string peer; std::string operation; std::strin
 struct TimerFired { TimerKind timer = TimerKind::ring; std::string callId; };
 }  // namespace ev
 
-using Event = std::variant<ev::Dial, ev::Accept, ev::Reject, ev::HangUp, ev::SetMicrophone, ev::SetCamera,
+using Event = std::variant<ev::Dial, ev::Accept, ev::Reject, ev::HangUp, ev::Leave, ev::SetMicrophone, ev::SetCamera,
                            ev::Received, ev::MediaAcquired,
                            ev::MediaFailed, ev::NegotiationNeeded, ev::LocalDescription, ev::LocalCandidate,
                            ev::RemoteDescriptionApplied, ev::SignalingChanged, ev::PeerStateChanged,

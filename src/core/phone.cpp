@@ -368,6 +368,20 @@ struct Phone::Handler {
     }
   }
 
+  // Unlike HangUp, never refused, and a call that rings here (or whose devices still open
+  // after the accept) is not declined: the server rings the page again when it is back.
+  void operator()(const ev::Leave&) {
+    switch (state()) {
+      case CallState::outgoing: return hang_up(EndReason::cancelled);
+      case CallState::connecting: return answering() ? void() : hang_up(EndReason::hangup);
+      case CallState::active: return hang_up(EndReason::hangup);
+      case CallState::incoming:
+      case CallState::idle:
+      case CallState::ended:
+        return;
+    }
+  }
+
   void send_media_state() { send(msg::CallMedia{v().callId, !v().microphoneOn, !v().cameraOn}); }
 
   void set_track(MediaKind kind, bool on) {

@@ -179,6 +179,7 @@ void read(Fields& f, ev::Dial& e) {
 void read(Fields& f, ev::Accept& e) { f.boolean("audioOnly", e.audioOnly, Need::optional); }
 void read(Fields&, ev::Reject&) {}
 void read(Fields&, ev::HangUp&) {}
+void read(Fields&, ev::Leave&) {}
 void read(Fields& f, ev::SetMicrophone& e) { f.boolean("on", e.on); }
 void read(Fields& f, ev::SetCamera& e) { f.boolean("on", e.on); }
 
@@ -289,6 +290,7 @@ constexpr EventType kEvents[] = {
     event_entry<ev::Accept>("accept"),
     event_entry<ev::Reject>("reject"),
     event_entry<ev::HangUp>("hangUp"),
+    event_entry<ev::Leave>("leave"),
     event_entry<ev::SetMicrophone>("setMicrophone"),
     event_entry<ev::SetCamera>("setCamera"),
     event_entry<ev::Received>("received"),

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  announcement, callPhase, describeCall, describeEnded, describeIncoming, endReasonMessage, hangsUpOnLeave, IDLE_VIEW,
+  announcement, callPhase, describeCall, describeEnded, describeIncoming, endReasonMessage, IDLE_VIEW,
   isAnswering, MEDIA_PROBLEM_KEYS, mediaProblemMessage, statusMessage,
 } from '../../web/app/call-model.mjs';
 import { translator } from './helpers.mjs';
@@ -44,26 +44,6 @@ describe('callPhase', () => {
     ];
     assert.deepEqual(steps.map(callPhase), ['incoming', 'incoming', 'incoming', 'incoming']);
     assert.equal(callPhase(view({ state: 'active', direction: 'incoming', connection: 'connected', startedAt: 1 })), 'call');
-  });
-});
-
-describe('leaving the page', () => {
-  test('a call under way is hung up: the page that comes back cannot return to it', () => {
-    assert.equal(hangsUpOnLeave(view({ state: 'outgoing' })), true);
-    assert.equal(hangsUpOnLeave(view({ state: 'outgoing', ringing: true })), true);
-    assert.equal(hangsUpOnLeave(view({ state: 'connecting', direction: 'outgoing', connection: 'connecting' })), true);
-    assert.equal(hangsUpOnLeave(view({ state: 'connecting', direction: 'incoming', connection: 'connecting' })), true);
-    assert.equal(hangsUpOnLeave(view({ state: 'active', connection: 'connected' })), true);
-    assert.equal(hangsUpOnLeave(view({ state: 'active', connection: 'reconnecting' })), true);
-  });
-  test('a call that only rings here, or whose devices still open after the accept, is left to ring again', () => {
-    assert.equal(hangsUpOnLeave(view({ state: 'incoming', direction: 'incoming' })), false);
-    assert.equal(hangsUpOnLeave(view({ state: 'connecting', direction: 'incoming', connection: 'none' })), false);
-  });
-  test('nothing to hang up with no call, or one that is over', () => {
-    assert.equal(hangsUpOnLeave(IDLE_VIEW), false);
-    assert.equal(hangsUpOnLeave(view({ state: 'ended', endReason: 'hangup' })), false);
-    assert.equal(hangsUpOnLeave(/** @type {any} */ (null)), false);
   });
 });
 

@@ -882,6 +882,22 @@ describe('the connection state', () => {
   });
 });
 
+describe('leaving the page', () => {
+  test('leave() hands the core a leave event, which ends a call under way; on a closed client it does nothing', async () => {
+    const t = await signedIn();
+    await dialed(t);
+    t.transport.take();
+    t.client.leave();
+    assert.deepEqual(t.events.at(-1), { type: 'leave' });
+    assert.deepEqual(t.transport.take().map((m) => [m.type, m.reason]), [['call:cancel', 'cancelled']]);
+    assert.equal(t.client.view.state, 'ended');
+    await t.client.close();
+    const handled = t.events.length;
+    assert.doesNotThrow(() => t.client.leave());
+    assert.equal(t.events.length, handled, 'a closed client handed the core an event');
+  });
+});
+
 describe('a closed client', () => {
   test('close() says disconnected, closed before it returns, and no listener is called after it', async () => {
     const clock = new FakeClock();

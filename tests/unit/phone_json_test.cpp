@@ -26,6 +26,7 @@ auto fields(const ev::Dial& e) { return std::tie(e.callId, e.peer, e.callType, e
 auto fields(const ev::Accept& e) { return std::tie(e.audioOnly); }
 auto fields(const ev::Reject&) { return std::tuple<>(); }
 auto fields(const ev::HangUp&) { return std::tuple<>(); }
+auto fields(const ev::Leave&) { return std::tuple<>(); }
 auto fields(const ev::SetMicrophone& e) { return std::tie(e.on); }
 auto fields(const ev::SetCamera& e) { return std::tie(e.on); }
 auto fields(const ev::Received& e) { return std::tie(e.message); }
@@ -98,6 +99,7 @@ std::vector<EventRow> event_examples() {
       {R"({"type":"accept"})", ev::Accept{false}},
       {R"({"type":"reject"})", ev::Reject{}},
       {R"({"type":"hangUp"})", ev::HangUp{}},
+      {R"({"type":"leave"})", ev::Leave{}},
       {R"({"type":"setMicrophone","on":false})", ev::SetMicrophone{false}},
       {R"({"type":"setCamera","on":true})", ev::SetCamera{true}},
       {received(R"({"v":1,"type":"call:accept","from":"bob","callId":"c1"})"),

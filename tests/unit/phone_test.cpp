@@ -623,6 +623,64 @@ TEST_CASE("A connection that fails after the accept ends the call as failed", "[
   CHECK(world.phone("alice").view().endReason == EndReason::failed);
 }
 
+// ----- leaving the app ----------------------------------------------------------------------
+
+TEST_CASE("Leaving the app cancels a call that rings out", "[phone][leave]") {
+  RingingOut out;
+  out.phone.handle(from("bob", msg::CallRinging{"c1"}), T0 + 50);
+  auto fx = out.phone.handle(ev::Leave{}, T0 + 4'000);
+  auto cancel = sent<msg::CallCancel>(fx);
+  REQUIRE(cancel.size() == 1);
+  CHECK(cancel[0].reason == EndReason::cancelled);
+  CHECK(published(fx).state == CallState::ended);
+}
+
+TEST_CASE("Leaving the app hangs up a connecting or active call, on either side, reconnecting too",
+          "[phone][leave]") {
+  auto ends_with_hangup = [](Phone& phone, Millis at) {
+    auto fx = phone.handle(ev::Leave{}, at);
+    auto end = sent<msg::CallEnd>(fx);
+    REQUIRE(end.size() == 1);
+    CHECK(end[0].reason == EndReason::hangup);
+    CHECK(published(fx).endReason == EndReason::hangup);
+  };
+  SECTION("the caller, connecting after the accept") {
+    RingingOut out;
+    out.phone.handle(from("bob", msg::CallAccept{"c1"}), T0 + 2'000);
+    ends_with_hangup(out.phone, T0 + 2'100);
+  }
+  SECTION("the callee, connecting once its devices opened") {
+    RingingIn in;
+    in.phone.handle(ev::Accept{}, T0 + 3'000);
+    in.phone.handle(ev::MediaAcquired{true, true}, T0 + 3'200);
+    ends_with_hangup(in.phone, T0 + 3'300);
+  }
+  SECTION("an active call, and one whose connection is being restored") {
+    RingingOut out;
+    out.phone.handle(from("bob", msg::CallAccept{"c1"}), T0 + 2'000);
+    out.phone.handle(ev::PeerStateChanged{"bob", PeerState::connected}, T0 + 2'300);
+    const bool reconnecting = GENERATE(false, true);
+    if (reconnecting) out.phone.handle(ev::PeerStateChanged{"bob", PeerState::disconnected}, T0 + 5'000);
+    ends_with_hangup(out.phone, T0 + 6'000);
+  }
+}
+
+TEST_CASE("Leaving the app leaves a call that rings here, or whose devices still open after the accept, to ring again",
+          "[phone][leave]") {
+  RingingIn in;
+  const bool accepted = GENERATE(false, true);
+  if (accepted) in.phone.handle(ev::Accept{}, T0 + 3'000);
+  CHECK(in.phone.handle(ev::Leave{}, T0 + 3'100).empty());
+}
+
+TEST_CASE("Leaving the app with no call, or one that is over, does nothing and refuses nothing", "[phone][leave]") {
+  Phone phone("alice");
+  CHECK(phone.handle(ev::Leave{}, T0).empty());
+  RingingOut out;
+  out.phone.handle(ev::HangUp{}, T0 + 1'000);
+  CHECK(out.phone.handle(ev::Leave{}, T0 + 2'000).empty());
+}
+
 // ----- glare --------------------------------------------------------------------------------
 
 TEST_CASE("Two people calling each other at once end up in one call, the one whose id sorts first", "[phone][glare]") {

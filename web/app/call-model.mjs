@@ -51,25 +51,6 @@ export function isAnswering(view) {
 }
 
 /**
- * Whether leaving the page (a reload, the tab closed, navigating away) hangs up the call first.
- * The page that comes back has no call to return to: its phone is new and idle. Without a
- * hang-up the other side would talk to nobody until the server's reconnect grace or its own
- * reconnect timeout ran out, and the user, back on the page, would be "in a call" they cannot
- * see and could not call anyone meanwhile. A call that rings here, or was accepted while the
- * devices still open, is left alone: the server rings the page again when it is back.
- * @param {CallView} view
- * @returns {boolean}
- */
-export function hangsUpOnLeave(view) {
-  switch (view?.state) {
-    case 'outgoing':
-    case 'active': return true;
-    case 'connecting': return !isAnswering(view);
-    default: return false;
-  }
-}
-
-/**
  * Which part of the page a view belongs on.
  * - `none`: no call (idle)
  * - `incoming`: the incoming-call dialog (ringing, or answered while the devices open)

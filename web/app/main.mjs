@@ -7,7 +7,7 @@
 // and the incoming-call dialog sit above them whenever the CallView says so.
 
 import { createApi } from './api.mjs';
-import { announcement, callPhase, describeIncoming, hangsUpOnLeave, IDLE_VIEW, peerLabel } from './call-model.mjs';
+import { announcement, callPhase, describeIncoming, IDLE_VIEW, peerLabel } from './call-model.mjs';
 import { announce, h, setText } from './dom.mjs';
 import { commonError, refusedMessage } from './errors.mjs';
 import { formatLocale, otherParty, presenceOf } from './format.mjs';
@@ -674,12 +674,10 @@ async function loadHistory(append) {
   }
 }
 
-// pagehide, not beforeunload: it comes on every way out of the page. hangUp() reaches the
-// client without waiting, so the hang-up's frame is handed to the socket before the page
-// closes it.
-window.addEventListener('pagehide', () => {
-  if (state.client && hangsUpOnLeave(state.view)) hangUp();
-});
+// pagehide, not beforeunload: it comes on every way out of the page. The core decides what
+// leaving means for the call (docs/core.md); the hang-up's frame reaches the socket at once,
+// before the page closes it.
+window.addEventListener('pagehide', () => state.client?.leave());
 
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible' && state.me) {

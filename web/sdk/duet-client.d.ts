@@ -176,6 +176,9 @@ export declare class DuetClient {
   accept(options?: { audioOnly?: boolean }): void;
   reject(): void;
   hangUp(): void;
+  /** The page is going away (pagehide): ends a call under way, leaves one ringing here to ring
+   *  the page again. Never refused; does nothing on a closed client. */
+  leave(): void;
   setMicrophone(on: boolean): void;
   setCamera(on: boolean): void;
   /** Lets tones play: call it from a user gesture (browsers block audio before one). Rejects

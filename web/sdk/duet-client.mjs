@@ -607,6 +607,14 @@ export class DuetClient {
   reject() { this.#intent({ type: 'reject' }); }
   /** Cancels, declines or ends the call, whichever its state means. */
   hangUp() { this.#intent({ type: 'hangUp' }); }
+  /**
+   * The page is going away (call it from `pagehide`): the core ends a call under way, which the
+   * page that comes back could not return to, and leaves one ringing here to ring it again.
+   * Never refused, and a no-op on a closed client, so a page can call it on every way out.
+   */
+  leave() {
+    if (!this.#closed && !this.#closing) this.#dispatch({ type: 'leave' });
+  }
   /** Unmutes (true) or mutes (false) the microphone. */
   setMicrophone(on) { this.#intent({ type: 'setMicrophone', on: Boolean(on) }); }
   /** Turns the camera on or off (video calls). */
