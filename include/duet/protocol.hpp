@@ -31,6 +31,8 @@ inline constexpr std::size_t kMaxTokenBytes = 4096;
 inline constexpr std::size_t kMaxNameBytes = 128;           // display names, UTF-8 bytes
 inline constexpr std::size_t kMaxErrorMessageBytes = 512;
 inline constexpr int kMaxMLineIndex = 255;
+// Frame counts travel as JSON numbers, which JavaScript reads exactly up to 2^53 - 1.
+inline constexpr std::int64_t kMaxFrameCount = (std::int64_t{1} << 53) - 1;
 
 enum class CallType { audio, video };
 
@@ -77,11 +79,17 @@ struct Auth {  // "auth"
   // Names the client (one page, one app instance) across its reconnects, so the server can
   // tell a connection that replaces a silently dead one from another device of the user.
   std::string device;
+  // Coming back after a drop: how many frames this device has received from the server since
+  // it first signed in (its session), so the server can send again the ones that were lost.
+  std::optional<std::uint64_t> received;
   friend bool operator==(const Auth&, const Auth&) = default;
 };
 struct AuthOk {  // "auth:ok"
   std::string userId;
   std::string displayName;
+  // Present when the server resumed the device's session: how many frames it has read from
+  // the device in it, so the device sends again the ones after those.
+  std::optional<std::uint64_t> received;
   friend bool operator==(const AuthOk&, const AuthOk&) = default;
 };
 struct Error {  // "error"

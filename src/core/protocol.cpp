@@ -175,11 +175,13 @@ class Fields : public detail::FieldReader {
 void read(Fields& f, msg::Auth& m) {
   f.non_empty_text("token", m.token, kMaxTokenBytes);
   f.id("device", m.device, Need::optional);
+  f.integer("received", m.received, 0, kMaxFrameCount);
 }
 
 void read(Fields& f, msg::AuthOk& m) {
   f.id("userId", m.userId, Need::required);
   f.text("displayName", m.displayName, Need::optional, kMaxNameBytes);
+  f.integer("received", m.received, 0, kMaxFrameCount);
 }
 
 void read(Fields& f, msg::Error& m) {
@@ -325,11 +327,13 @@ void put_if_set(OrderedJson& j, const char* name, const std::string& value) {
 void write(OrderedJson& j, const msg::Auth& m) {
   j["token"] = m.token;
   if (!m.device.empty()) j["device"] = m.device;
+  if (m.received) j["received"] = *m.received;
 }
 
 void write(OrderedJson& j, const msg::AuthOk& m) {
   j["userId"] = m.userId;
   put_if_set(j, "displayName", m.displayName);
+  if (m.received) j["received"] = *m.received;
 }
 
 void write(OrderedJson& j, const msg::Error& m) {

@@ -124,7 +124,7 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
   auto& mine = by_user_[c.user];
   const bool was_offline = mine.empty();
   mine.push_back(conn);
-  out.send.push_back({conn, serialize(server_says(msg::AuthOk{identity->userId, identity->displayName}))});
+  out.send.push_back({conn, serialize(server_says(msg::AuthOk{identity->userId, identity->displayName, {}}))});
 
   // A client that signs in again while its old socket still looks open here (it died without
   // a word: a network switch, a sleeping laptop) is the same client, not another device: the

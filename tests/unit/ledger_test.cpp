@@ -218,5 +218,5 @@ TEST_CASE("An end for a broken call is a failure, other ends are ends", "[ledger
 TEST_CASE("Messages that carry media or negotiation change no record", "[ledger]") {
   CHECK_FALSE(ledger_step(msg::CallOffer{"c1", "", "v=0"}).has_value());
   CHECK_FALSE(ledger_step(msg::CallIceCandidate{}).has_value());
-  CHECK_FALSE(ledger_step(msg::Auth{"token", {}}).has_value());
+  CHECK_FALSE(ledger_step(msg::Auth{"token", {}, {}}).has_value());
 }

@@ -80,10 +80,13 @@ std::vector<Message> examples() {
   mid_only.candidate = "candidate:2 1 tcp 1518280447 10.0.0.1 9 typ host tcptype active";
   mid_only.sdpMid = "";
   return {
-      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", ""}, ""},
-      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", "d-7f3a9c"}, ""},
-      {msg::AuthOk{"alice", "Alice Ölçer"}, ""},
-      {msg::AuthOk{"alice", ""}, ""},
+      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", "", {}}, ""},
+      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", "d-7f3a9c", {}}, ""},
+      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", "d-7f3a9c", 0}, ""},
+      {msg::Auth{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", "d-7f3a9c", 412}, ""},
+      {msg::AuthOk{"alice", "Alice Ölçer", {}}, ""},
+      {msg::AuthOk{"alice", "", {}}, ""},
+      {msg::AuthOk{"alice", "Alice", 37}, ""},
       {msg::Error{ErrorCode::forbidden, "bob is not in your contacts", "call:initiate", "c-1"}, ""},
       {msg::Error{ErrorCode::bad_json, "", "", ""}, ""},
       {msg::Presence{"bob", PresenceStatus::busy}, ""},
@@ -150,7 +153,7 @@ TEST_CASE("serialize writes v and type first, then from, then the fields", "[pro
 TEST_CASE("serialize omits empty optional strings and always writes reasons", "[protocol]") {
   CHECK(serialize({msg::CallOffer{"c1", "", "v=0"}, ""}) ==
         R"({"v":1,"type":"call:offer","callId":"c1","sdp":"v=0"})");
-  CHECK(serialize({msg::AuthOk{"alice", ""}, ""}) == R"({"v":1,"type":"auth:ok","userId":"alice"})");
+  CHECK(serialize({msg::AuthOk{"alice", "", {}}, ""}) == R"({"v":1,"type":"auth:ok","userId":"alice"})");
   CHECK(serialize({msg::Error{ErrorCode::busy, "", "", ""}, ""}) ==
         R"({"v":1,"type":"error","code":"busy","message":""})");
   CHECK(serialize({msg::CallInitiate{"c1", "", "g1", CallType::audio, ""}, ""}) ==
@@ -171,7 +174,7 @@ TEST_CASE("serialize writes a candidate's optional parts only when they are set"
 }
 
 TEST_CASE("serialize replaces invalid UTF-8 in a locally built message instead of failing", "[protocol]") {
-  const std::string text = serialize({msg::AuthOk{"alice", "bad \xff byte"}, ""});
+  const std::string text = serialize({msg::AuthOk{"alice", "bad \xff byte", {}}, ""});
   CHECK(body_as<msg::AuthOk>(parsed(text)).displayName == "bad \xEF\xBF\xBD byte");
 }
 
@@ -683,6 +686,23 @@ TEST_CASE("sdpMLineIndex is an integer from 0 to kMaxMLineIndex", "[protocol]") 
   CHECK_THAT(e.message, Catch::Contains("\"candidate.sdpMLineIndex\"") && Catch::Contains("0..255"));
 }
 
+TEST_CASE("A resume's frame counts are integers from 0 to 2^53 - 1, which JavaScript reads exactly",
+          "[protocol]") {
+  CHECK(body_as<msg::Auth>(parsed(wire("auth", R"("token":"t","device":"d1","received":0)"))).received == 0u);
+  CHECK(body_as<msg::AuthOk>(parsed(wire("auth:ok", R"("userId":"a","received":9007199254740991)"))).received ==
+        9007199254740991u);
+  CHECK_FALSE(body_as<msg::Auth>(parsed(wire("auth", R"("token":"t","received":null)"))).received.has_value());
+  CHECK(serialize({msg::Auth{"t", "d1", 5}, ""}) == R"({"v":1,"type":"auth","token":"t","device":"d1","received":5})");
+
+  const std::string out_of_range = GENERATE(as<std::string>{}, "-1", "9007199254740992", "18446744073709551615");
+  INFO(out_of_range);
+  const Error e = refused(wire("auth", R"("token":"t","received":)" + out_of_range));
+  CHECK(e.code == ErrorCode::bad_value);
+  CHECK_THAT(e.message, Catch::Contains("\"received\""));
+  CHECK(refused(wire("auth:ok", R"("userId":"a","received":1.5)")).code == ErrorCode::wrong_type);
+  CHECK(refused(wire("auth", R"("token":"t","received":"3")")).code == ErrorCode::wrong_type);
+}
+
 TEST_CASE("An offer, an answer and a token may not be empty", "[protocol]") {
   CHECK(refused(wire("call:offer", R"("callId":"c1","sdp":"")")).code == ErrorCode::bad_value);
   CHECK(refused(wire("call:answer", R"("callId":"c1","sdp":"")")).code == ErrorCode::bad_value);
@@ -809,8 +829,8 @@ TEST_CASE("type_name gives each message's wire name", "[protocol]") {
 }
 
 TEST_CASE("call_id_of gives the call a message concerns, or nothing", "[protocol]") {
-  CHECK(call_id_of(msg::Auth{"t", {}}).empty());
-  CHECK(call_id_of(msg::AuthOk{"alice", ""}).empty());
+  CHECK(call_id_of(msg::Auth{"t", {}, {}}).empty());
+  CHECK(call_id_of(msg::AuthOk{"alice", "", {}}).empty());
   CHECK(call_id_of(msg::Presence{"bob", PresenceStatus::online}).empty());
   CHECK(call_id_of(msg::Error{ErrorCode::busy, "", "", ""}).empty());
   CHECK(call_id_of(msg::Error{ErrorCode::busy, "", "call:initiate", "c9"}) == "c9");
