@@ -882,6 +882,133 @@ describe('the connection state', () => {
   });
 });
 
+describe('resuming the session after a drop', () => {
+  // The socket dies; frames the client sends now wait in the outbox.
+  function drop(transport) {
+    transport.connected = false;
+    transport.onclose({ code: 1006, reason: '', willReconnect: true, delayMs: 500 });
+  }
+  // The transport opens another socket: returns the auth the client sent on it, its only frame.
+  function open(transport) {
+    transport.connected = true;
+    transport.onopen();
+    const sent = transport.take();
+    assert.deepEqual(sent.map((m) => m.type), ['auth'], 'only auth before auth:ok');
+    return sent[0];
+  }
+  // Local candidates from..to of the call, one frame each, told apart by their names.
+  function candidates(pc, from, to) {
+    for (let n = from; n <= to; n++) pc.fire('icecandidate', { candidate: candidate(`candidate:${n} 1 udp 1 127.0.0.1 ${5000 + n} typ host`) });
+  }
+  const names = (sent) => sent.map((m) => (m.type === 'call:ice-candidate' ? m.candidate.candidate.split(' ')[0] : m.type));
+  const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => `candidate:${from + i}`);
+  const errors = (t) => t.log.filter(([n]) => n === 'error').map(([, e]) => e);
+  const presence = (n) => ({ type: 'presence', userId: `u${n}`, status: 'online' });
+
+  test('the first auth asks to resume nothing, even after a drop before auth:ok; the auth after a later drop carries how many frames arrived', async () => {
+    const transport = new FakeTransport();
+    const creating = DuetClient.create({ token: 'token-1', server: 'https://duet.test', core: guardedCore(), transport, mediaDevices: new FakeMediaDevices(), iceServers: [] });
+    await settle();
+    const [first] = transport.take();
+    drop(transport);
+    const again = open(transport);
+    assert.equal('received' in first, false, JSON.stringify(first));
+    assert.equal('received' in again, false, `no session before the first auth:ok: ${JSON.stringify(again)}`);
+    transport.deliver({ type: 'auth:ok', userId: 'alice' });
+    clients.push(await creating);
+    transport.deliver(presence(1));
+    transport.deliver(presence(2));
+    transport.deliver({ type: 'error', code: 'rate_limited', message: 'slow down' });
+    drop(transport);
+    const auth = open(transport);
+    assert.deepEqual(auth, { v: 1, type: 'auth', token: 'token-1', device: first.device, received: 3 }, 'auth:ok is not counted, each frame after it is');
+  });
+
+  test('auth:ok with received: N sends again exactly the frames after N, in order, before the outbox', async () => {
+    const t = await signedIn();
+    const { pc } = await dialed(t); // frame 1
+    candidates(pc, 1, 4); // frames 2..5, into a socket that died without a word
+    assert.deepEqual(names(t.transport.take()), ['call:initiate', ...range(1, 4)]);
+    drop(t.transport);
+    candidates(pc, 5, 6); // never sent: the outbox
+    assert.equal(open(t.transport).received, 0);
+    const heard = errors(t).length;
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice', received: 3 });
+    assert.deepEqual(names(t.transport.take()), range(3, 6));
+    assert.deepEqual(errors(t).slice(heard), [], 'nothing was lost');
+  });
+
+  test('frames sent again keep their numbers; the outbox after them is numbered on', async () => {
+    const t = await signedIn();
+    const { pc } = await dialed(t); // frame 1
+    candidates(pc, 1, 2); // frames 2, 3
+    t.transport.take();
+    drop(t.transport);
+    candidates(pc, 3, 3); // the outbox, frame 4 once sent
+    open(t.transport);
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice', received: 1 });
+    assert.deepEqual(names(t.transport.take()), range(1, 3));
+    drop(t.transport);
+    open(t.transport);
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice', received: 3 });
+    assert.deepEqual(names(t.transport.take()), ['candidate:3']);
+  });
+
+  test('frames the server sends again after resuming count as received: the next drop asks from after them', async () => {
+    const t = await signedIn();
+    t.transport.deliver(presence(1));
+    t.transport.deliver(presence(2));
+    drop(t.transport);
+    assert.equal(open(t.transport).received, 2);
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice', received: 0 });
+    for (const n of [3, 4, 5]) t.transport.deliver(presence(n)); // what the dead socket did not deliver
+    assert.deepEqual(t.log.filter(([n]) => n === 'presence').map(([, p]) => p.userId), ['u1', 'u2', 'u3', 'u4', 'u5']);
+    drop(t.transport);
+    assert.equal(open(t.transport).received, 5);
+  });
+
+  test('auth:ok without received after asking to resume starts a new session: nothing sent again, counts from 0, and a transport error says messages may be lost', async () => {
+    const t = await signedIn();
+    const { pc } = await dialed(t);
+    candidates(pc, 1, 2);
+    t.transport.deliver(presence(1));
+    t.transport.take();
+    drop(t.transport);
+    candidates(pc, 3, 3); // the outbox, frame 1 of the new session
+    assert.equal(open(t.transport).received, 1);
+    const heard = errors(t).length;
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice' }); // the server restarted, or the session expired
+    assert.deepEqual(names(t.transport.take()), ['candidate:3'], 'only the outbox');
+    const [error, ...more] = errors(t).slice(heard);
+    assert.equal(error?.code, 'transport');
+    assert.match(error.message, /did not resume .*may have been lost/);
+    assert.deepEqual(more, []);
+    assert.equal(t.client.connectionState.state, 'connected');
+
+    t.transport.deliver(presence(2)); // frame 1 received in the new session
+    drop(t.transport);
+    assert.equal(open(t.transport).received, 1);
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice', received: 0 });
+    assert.deepEqual(names(t.transport.take()), ['candidate:3'], 'the old session\'s frames were dropped');
+  });
+
+  test('a server that missed more than the 128 frames kept gets those, and a transport error says how many could not be sent again', async () => {
+    const t = await signedIn();
+    const { pc } = await dialed(t); // frame 1
+    candidates(pc, 1, 139); // frames 2..140
+    assert.equal(t.transport.take().length, 140);
+    drop(t.transport);
+    open(t.transport);
+    const heard = errors(t).length;
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice', received: 5 });
+    assert.deepEqual(names(t.transport.take()), range(12, 139), 'frames 13..140, the 128 kept');
+    const [error, ...more] = errors(t).slice(heard);
+    assert.equal(error?.code, 'transport');
+    assert.match(error.message, /\b7 messages .*could not be sent again/);
+    assert.deepEqual(more, []);
+  });
+});
+
 describe('leaving the page', () => {
   test('leave() hands the core a leave event, which ends a call under way; on a closed client it does nothing', async () => {
     const t = await signedIn();

@@ -25,6 +25,7 @@ const SOCKET_PATH = '/api/socket';
 const SERVER_MODULE_PATH = '/duet/duet-core.mjs';
 const DEFAULT_TIMEOUT_MS = 20_000;  // create(): module, ICE servers and sign-in, all together
 const MAX_OUTBOX = 512;             // frames kept while the socket is down; more is a broken call
+const MAX_RESEND = 128;             // sent frames kept to send again when the server resumes the session
 const MAX_ERROR_MESSAGE = 512;      // peerOperationFailed.message, trimmed
 const ICE_REFRESH_MIN_S = 60;       // never refresh ICE servers more often than this
 
@@ -400,6 +401,14 @@ export class DuetClient {
   #status = connectionStatus('connecting', 'start');
   #attempt = 0; // drops since the last sign-in
   #outbox = [];
+  // The session, which lets a reconnect resume where the dropped socket left off: the frames
+  // read since an auth:ok (auth:ok itself not counted), the frames sent since one (auth not
+  // counted), and the last MAX_RESEND of those, the oldest first. All three outlive the
+  // connections; a new session (auth:ok without `received`) starts them over.
+  #framesReceived = 0;
+  #framesSent = 0;
+  #kept = [];
+  #resuming = false; // this connection's auth asked to resume (it carried `received`)
   #presence = new Map();
   #auth = null; // { resolve, reject } until the first auth:ok
   #iceTimer = null;
@@ -740,9 +749,15 @@ export class DuetClient {
 
   #attachTransport(transport) {
     transport.onopen = () => {
-      // Still 'reconnecting' (or 'connecting') until auth:ok: an open socket is not signed in.
+      // Still 'reconnecting' (or 'connecting') until auth:ok: an open socket is not signed in,
+      // and what it reads before then is not part of the session.
       if (this.#transport !== transport || this.#closed) return;
-      transport.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'auth', token: this.#token, device: this.#device }));
+      this.#online = false;
+      const auth = { v: PROTOCOL_VERSION, type: 'auth', token: this.#token, device: this.#device };
+      // After a sign-in there is a session to resume: say how much of it arrived.
+      this.#resuming = this.#userId !== null;
+      if (this.#resuming) auth.received = this.#framesReceived;
+      transport.send(JSON.stringify(auth));
     };
     transport.onmessage = (text) => {
       if (this.#transport === transport && !this.#closed && typeof text === 'string') this.#received(text);
@@ -785,6 +800,9 @@ export class DuetClient {
     try {
       message = JSON.parse(text);
     } catch { /* the core reads it below and drops it */ }
+    const signingIn = message?.type === 'auth:ok';
+    // The server counts every frame it sends after this connection's auth:ok but the auth:ok.
+    if (this.#online && !signingIn) this.#framesReceived++;
     if (message && typeof message === 'object') {
       switch (message.type) {
         case 'auth:ok': this.#signedIn(message); break;
@@ -819,15 +837,46 @@ export class DuetClient {
     }
     this.#online = true;
     this.#attempt = 0;
-    this.#setStatus(connectionStatus('connected', 'signed_in'));
-    // What the core said while the socket was down goes out now, in order.
+    // First what the server never got, then what the core said while the socket was down, in
+    // order: before any listener hears of the sign-in and says something new.
+    const problem = this.#resume(message.received);
     const outbox = this.#outbox;
     this.#outbox = [];
     for (const text of outbox) this.#send(text);
+    this.#setStatus(connectionStatus('connected', 'signed_in'));
+    if (problem) this.#emit('error', { code: 'transport', message: problem });
     if (this.#auth) {
       this.#auth.resolve();
       this.#auth = null;
     }
+  }
+
+  // After auth:ok: sends again the frames the server did not read, when it resumed the session
+  // (`received` is how many it read), or starts a new session. Returns what went wrong, if anything.
+  #resume(received) {
+    const asked = this.#resuming;
+    this.#resuming = false;
+    if (!asked || !Number.isSafeInteger(received) || received < 0) {
+      // The server restarted, the session expired or lost frames, or this is the first sign-in.
+      this.#framesReceived = 0;
+      this.#framesSent = 0;
+      this.#kept = [];
+      return asked
+        ? 'signed in again, but the server did not resume the session: messages in flight when the connection dropped may have been lost'
+        : null;
+    }
+    if (received > this.#framesSent) {
+      console.warn(`[duet] the server says it read ${received} messages, but ${this.#framesSent} were sent: none sent again`);
+      return null;
+    }
+    const before = this.#framesSent - this.#kept.length; // the index of the frame before the oldest kept
+    const missing = Math.max(0, before - received);
+    for (const text of this.#kept.slice(Math.max(0, received - before))) {
+      if (this.#transport.send(text) === false) break; // gone again: the next resume sends them
+    }
+    return missing > 0
+      ? `signed in again, but ${missing} message${missing === 1 ? '' : 's'} the server did not get could not be sent again (only the last ${MAX_RESEND} are kept)`
+      : null;
   }
 
   #unauthenticated(message) {
@@ -841,7 +890,13 @@ export class DuetClient {
   }
 
   #send(text) {
-    if (this.#online && this.#transport.send(text) !== false) return;
+    if (this.#online && this.#transport.send(text) !== false) {
+      // Counted and kept: it may have gone into a socket that had already died.
+      this.#framesSent++;
+      this.#kept.push(text);
+      if (this.#kept.length > MAX_RESEND) this.#kept.shift();
+      return;
+    }
     if (this.#outbox.length >= MAX_OUTBOX) {
       this.#outbox.shift();
       this.#emit('error', { code: 'transport', message: `offline too long: more than ${MAX_OUTBOX} messages waiting, the oldest dropped` });
