@@ -884,7 +884,7 @@ Response Api::add_contact(Context& cx) {
   if (!contact) return error_response(contact.error());
   // Also for a new request: the presence message is how the other side's app hears of it now
   // rather than at its next poll.
-  cx.out.append(hub_.contacts_changed(cx.me.id, other->id));
+  cx.out.append(hub_.contacts_changed(cx.me.id, other->id, cx.now));
   return json_response(201, contact_json(*contact, hub_.presence(other->id)));
 }
 
@@ -892,7 +892,7 @@ Response Api::accept_contact(Context& cx, const std::string& otherId) {
   if (!is_valid_id(otherId)) return fail(ErrorCode::not_found, "no such contact request");
   auto contact = store_.accept_contact(cx.me.id, otherId, cx.now);
   if (!contact) return error_response(contact.error());
-  cx.out.append(hub_.contacts_changed(cx.me.id, otherId));
+  cx.out.append(hub_.contacts_changed(cx.me.id, otherId, cx.now));
   return json_response(200, contact_json(*contact, hub_.presence(otherId)));
 }
 
@@ -900,7 +900,7 @@ Response Api::remove_contact(Context& cx, const std::string& otherId) {
   if (!is_valid_id(otherId)) return fail(ErrorCode::not_found, "no such contact");
   if (auto removed = store_.remove_contact(cx.me.id, otherId); !removed) return error_response(removed.error());
   // Also for a declined or withdrawn request, so the other side's list drops it at once.
-  cx.out.append(hub_.contacts_changed(cx.me.id, otherId));
+  cx.out.append(hub_.contacts_changed(cx.me.id, otherId, cx.now));
   return no_content();
 }
 

@@ -52,7 +52,7 @@ Hub::Hub(Store& store, HubConfig config, TokenCheck check_token, Registry& metri
 // ----- connections -------------------------------------------------------------------------
 
 void Hub::open(ConnId conn, Millis now) {
-  conns_[conn] = Conn{{}, {}, now, config_.message_burst, now, 0};
+  conns_[conn] = Conn{{}, {}, nullptr, now, config_.message_burst, now, 0};
   auth_deadlines_.push_back({now + config_.auth_timeout_ms, conn});
   m_connections_.set(static_cast<double>(conns_.size()));
 }
@@ -83,7 +83,15 @@ Actions Hub::receive(ConnId conn, std::string_view text, Millis now) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return {};
   m_messages_.inc();
-  Conn& c = it->second;
+  // Every frame a device's session reads counts, refused ones too: the count tells a resuming
+  // device which of its frames to send again, and a refused frame was not lost.
+  if (it->second.session) ++it->second.session->received;
+  Actions out = take(conn, it->second, text, now);
+  number(out, now);
+  return out;
+}
+
+Actions Hub::take(ConnId conn, Conn& c, std::string_view text, Millis now) {
   if (!within_rate(c, now)) {
     auto out = fail(conn, make_error(ErrorCode::rate_limited, "too many messages; slow down"), "", "");
     if (!out.close.empty()) out.close.back().code = kCloseRateLimited;
@@ -124,20 +132,45 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
   auto& mine = by_user_[c.user];
   const bool was_offline = mine.empty();
   mine.push_back(conn);
-  out.send.push_back({conn, serialize(server_says(msg::AuthOk{identity->userId, identity->displayName, {}}))});
 
   // A client that signs in again while its old socket still looks open here (it died without
-  // a word: a network switch, a sleeping laptop) is the same client, not another device: the
-  // old socket is let go as if it had dropped, so the calls it held wait for this one below
-  // instead of being refused to it as held elsewhere.
+  // a word: a network switch, a sleeping laptop) is the same client, not another device. When
+  // it resumes its session, the new socket simply takes the old one's place: its calls go on
+  // as they were, and what the old socket was sent and the device never got is sent again.
+  // Otherwise the old socket is let go as if it had dropped, so the calls it held wait for
+  // this one below instead of being refused to it as held elsewhere.
+  Session* session = nullptr;
+  bool resumed = false;
+  bool took_over = false;  // resumed in place of a socket still open here
   if (!c.device.empty()) {
+    const std::string key = c.user + '\n' + c.device;
+    session = resumable(key, auth.received);
+    resumed = session != nullptr;
     std::vector<ConnId> replaced;
     for (ConnId other : mine) {
       if (other != conn && conns_.at(other).device == c.device) replaced.push_back(other);
     }
     for (ConnId old : replaced) {
-      out.append(closed(old, now));
+      if (resumed) {
+        transfer(old, conn);
+        took_over = true;
+      } else {
+        out.append(drop(old, now));
+      }
       out.close.push_back({old, kCloseReplaced, "signed in again from the same device"});
+    }
+    if (!resumed) session = &(sessions_[key] = Session{});
+    session->conn = conn;
+    c.session = session;
+  }
+  msg::AuthOk ok{identity->userId, identity->displayName, {}};
+  if (resumed) ok.received = session->received;
+  out.send.push_back({conn, serialize(server_says(std::move(ok))), true});
+  if (resumed) {
+    // Already counted: these are the device's frames sent-missed+1 .. sent, in their order.
+    const auto missed = static_cast<std::ptrdiff_t>(session->sent - *auth.received);
+    for (auto it = session->recent.end() - missed; it != session->recent.end(); ++it) {
+      out.send.push_back({conn, it->second, true});
     }
   }
 
@@ -160,7 +193,9 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
       for (auto& text : side->buffered) out.send.push_back({conn, std::move(text)});
       side->buffered.clear();
     }
-    if (call.callee.user == c.user && call.callee.conn == kNoConn && is_unanswered(call.record.status)) {
+    // A device that took over a socket still open here was rung over it, or gets that again above.
+    if (!took_over && call.callee.user == c.user && call.callee.conn == kNoConn &&
+        is_unanswered(call.record.status)) {
       msg::CallInitiate ring{id, c.user, {}, call.record.type, {}};
       if (auto caller = store_.find_user(call.caller.user)) ring.fromName = caller->displayName;
       out.send.push_back({conn, serialize(server_says(std::move(ring), call.caller.user))});
@@ -177,10 +212,66 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
   return out;
 }
 
+Hub::Session* Hub::resumable(const std::string& key, std::optional<std::uint64_t> received) {
+  if (!received) return nullptr;
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) return nullptr;
+  Session& s = it->second;
+  // A device cannot have more than it was sent; and every frame it missed must still be here.
+  if (*received > s.sent || s.sent - *received > s.recent.size()) return nullptr;
+  return &s;
+}
+
+void Hub::transfer(ConnId from, ConnId to) {
+  auto it = conns_.find(from);
+  if (it == conns_.end()) return;
+  const std::string user = it->second.user;
+  conns_.erase(it);
+  m_connections_.set(static_cast<double>(conns_.size()));
+  auto& mine = by_user_[user];
+  mine.erase(std::remove(mine.begin(), mine.end(), from), mine.end());
+  auto ids = calls_by_user_.find(user);
+  for (const auto& id : ids == calls_by_user_.end() ? std::vector<std::string>{} : ids->second) {
+    auto& call = calls_.at(id);
+    for (Side* side : {&call.caller, &call.callee}) {
+      if (side->conn == from) side->conn = to;
+    }
+    if (call.early_conn == from) call.early_conn = to;
+  }
+}
+
+void Hub::number(Actions& out, Millis now) {
+  for (auto& o : out.send) {
+    if (o.numbered) continue;
+    o.numbered = true;
+    auto it = conns_.find(o.conn);
+    if (it == conns_.end() || it->second.session == nullptr) continue;
+    Session& s = *it->second.session;
+    ++s.sent;
+    s.recent.emplace_back(now, o.text);
+    while (!s.recent.empty() && (s.recent.size() > config_.resume_frames ||
+                                 now - s.recent.front().first > config_.resume_window_ms)) {
+      s.recent.pop_front();
+    }
+  }
+}
+
 Actions Hub::closed(ConnId conn, Millis now) {
+  Actions out = drop(conn, now);
+  number(out, now);
+  return out;
+}
+
+Actions Hub::drop(ConnId conn, Millis now) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return {};
   const std::string user = it->second.user;
+  if (Session* session = it->second.session; session != nullptr && session->conn == conn) {
+    // Kept for the reconnect grace: a device back within it resumes.
+    session->conn = kNoConn;
+    session->idle_since = now;
+    session_expiries_.push_back({now + config_.reconnect_grace_ms, user + '\n' + it->second.device});
+  }
   conns_.erase(it);
   m_connections_.set(static_cast<double>(conns_.size()));
   Actions out;
@@ -239,7 +330,7 @@ void Hub::announce(const std::string& userId, Actions& out) {
   }
 }
 
-Actions Hub::contacts_changed(const std::string& a, const std::string& b) {
+Actions Hub::contacts_changed(const std::string& a, const std::string& b, Millis now) {
   Actions out;
   const bool now_contacts = store_.are_contacts(a, b);
   for (auto [who, other] : {std::pair{a, b}, std::pair{b, a}}) {
@@ -249,6 +340,7 @@ Actions Hub::contacts_changed(const std::string& a, const std::string& b) {
     const auto text = serialize(server_says(msg::Presence{other, status}));
     for (ConnId c : conns->second) out.send.push_back({c, text});
   }
+  number(out, now);
   return out;
 }
 
@@ -348,6 +440,14 @@ Expected<Hub::LiveCall*> Hub::call_for(const std::string& userId, std::string_vi
 Expected<CallRecord> Hub::start_call(const Identity& caller, const std::string& callId,
                                      const std::string& receiverId, CallType type, Millis now,
                                      Actions& out, ConnId conn) {
+  auto result = open_live_call(caller, callId, receiverId, type, now, out, conn);
+  number(out, now);
+  return result;
+}
+
+Expected<CallRecord> Hub::open_live_call(const Identity& caller, const std::string& callId,
+                                         const std::string& receiverId, CallType type, Millis now,
+                                         Actions& out, ConnId conn) {
   if (!call_limiter_.allow(caller.userId, now)) {
     return make_error(ErrorCode::rate_limited, "too many calls started; wait a minute");
   }
@@ -390,6 +490,13 @@ Expected<CallRecord> Hub::start_call(const Identity& caller, const std::string& 
 Expected<CallRecord> Hub::act_on_call(const std::string& userId, const std::string& callId,
                                       LedgerAction action, Millis now, Actions& out, ConnId conn,
                                       std::optional<EndReason> reason) {
+  auto result = act(userId, callId, action, now, out, conn, reason);
+  number(out, now);
+  return result;
+}
+
+Expected<CallRecord> Hub::act(const std::string& userId, const std::string& callId, LedgerAction action,
+                              Millis now, Actions& out, ConnId conn, std::optional<EndReason> reason) {
   auto found = call_for(userId, callId);
   if (!found) return found.error();
   LiveCall& call = **found;
@@ -517,7 +624,7 @@ Actions Hub::on_call_message(ConnId conn, const Conn& c, const Message& m, std::
             if (!i.groupId.empty()) return make_error(ErrorCode::bad_value, "group calls are not supported by this server yet");
             auto me = store_.find_user(user);
             if (!me) return me.error();
-            auto started = start_call(Identity{user, me->displayName}, i.callId, i.to, i.callType, now, out, conn);
+            auto started = open_live_call(Identity{user, me->displayName}, i.callId, i.to, i.callType, now, out, conn);
             if (!started) return started.error();
             return Done{};
           },
@@ -532,7 +639,7 @@ Actions Hub::on_call_message(ConnId conn, const Conn& c, const Message& m, std::
                                  std::is_same_v<T, msg::CallReject> || std::is_same_v<T, msg::CallBusy> ||
                                  std::is_same_v<T, msg::CallCancel> || std::is_same_v<T, msg::CallEnd>) {
               const LedgerStep step = *ledger_step(m.body);
-              auto done = act_on_call(user, body.callId, step.action, now, out, conn, step.reason);
+              auto done = act(user, body.callId, step.action, now, out, conn, step.reason);
               if (!done) return done.error();
               return Done{};
             } else {
@@ -560,6 +667,15 @@ Actions Hub::tick(Millis now) {
   for (auto it = mail_.begin(); it != mail_.end();) {
     it = it->second.until <= now ? mail_.erase(it) : std::next(it);
   }
+  while (!session_expiries_.empty() && session_expiries_.front().first <= now) {
+    auto session = sessions_.find(session_expiries_.front().second);
+    session_expiries_.pop_front();
+    // Not if a connection took it up again meanwhile, or dropped again later.
+    if (session != sessions_.end() && session->second.conn == kNoConn &&
+        session->second.idle_since + config_.reconnect_grace_ms <= now) {
+      sessions_.erase(session);
+    }
+  }
   std::vector<std::string> due;
   for (const auto& [id, call] : calls_) due.push_back(id);
   for (const auto& id : due) {
@@ -586,6 +702,7 @@ Actions Hub::tick(Millis now) {
       break;
     }
   }
+  number(out, now);
   return out;
 }
 

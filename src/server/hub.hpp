@@ -45,11 +45,19 @@ struct HubConfig {
   double call_burst = 5;                // call:initiate per user
   double calls_per_minute = 10;
   std::size_t max_buffered = 256;       // messages kept for a participant who is away
+  // A device's last frames, kept so that it can resume after its socket died under it: at most
+  // this many, and none older than the window (a socket that dies unnoticed is usually noticed
+  // by the browser within seconds, on a network change, not minutes).
+  std::size_t resume_frames = 128;
+  Millis resume_window_ms = 60'000;
 };
 
 struct Outbound {
   ConnId conn;
   std::string text;
+  // Counted in the receiving device's session (or never to be: a connection's auth:ok opens
+  // its count and is not part of it). The hub counts every frame once, on its way out.
+  bool numbered = false;
 };
 struct Closing {
   ConnId conn;
@@ -95,16 +103,27 @@ class Hub {
                                    LedgerAction action, Millis now, Actions& out,
                                    ConnId conn = kNoConn, std::optional<EndReason> reason = std::nullopt);
   // Two users became (or stopped being) contacts: tell each about the other's presence.
-  Actions contacts_changed(const std::string& a, const std::string& b);
+  Actions contacts_changed(const std::string& a, const std::string& b, Millis now);
 
   PresenceStatus presence(const std::string& userId) const;
   std::size_t connections() const { return conns_.size(); }
   std::size_t live_calls() const { return calls_.size(); }
 
  private:
+  // A device's signaling across its connections (auth with a `device`): how many frames each
+  // way, and the last ones it was sent, so that a device whose socket died with frames in
+  // flight resumes exactly where it was (docs/protocol.md, "Resuming after a drop").
+  struct Session {
+    ConnId conn = kNoConn;     // the connection speaking for it, if any
+    std::uint64_t received = 0;  // frames read from the device
+    std::uint64_t sent = 0;      // frames sent to it (auth:ok not counted)
+    std::deque<std::pair<Millis, std::string>> recent;  // frames sent-recent.size()+1 .. sent
+    Millis idle_since = 0;     // when its last connection closed
+  };
   struct Conn {
     std::string user;       // empty until authenticated
     std::string device;     // the client's own name for itself, from auth; may be empty
+    Session* session = nullptr;  // the device's session, once authenticated with a device
     Millis opened = 0;
     double tokens = 0;      // the connection's message bucket
     Millis refilled = 0;
@@ -136,6 +155,21 @@ class Hub {
   };
 
   Actions fail(ConnId conn, const Error& error, std::string_view ref, std::string_view callId);
+  // Counts the frames not yet counted in their device's session, and keeps them for a resume.
+  // Every public entry point ends with it, so frames are counted in the order they go out.
+  void number(Actions& out, Millis now);
+  // The device's session when it can resume from `received` (it has every frame after it).
+  Session* resumable(const std::string& key, std::optional<std::uint64_t> received);
+  // A connection that resumes in place of a silently dead one takes over everything it held.
+  void transfer(ConnId from, ConnId to);
+  // receive(), closed(), start_call() and act_on_call() without the numbering.
+  Expected<CallRecord> open_live_call(const Identity& caller, const std::string& callId,
+                                      const std::string& receiverId, CallType type, Millis now,
+                                      Actions& out, ConnId conn);
+  Expected<CallRecord> act(const std::string& userId, const std::string& callId, LedgerAction action,
+                           Millis now, Actions& out, ConnId conn, std::optional<EndReason> reason);
+  Actions take(ConnId conn, Conn& c, std::string_view text, Millis now);
+  Actions drop(ConnId conn, Millis now);
   bool within_rate(Conn& c, Millis now);
   Actions authenticate(ConnId conn, const msg::Auth& auth, Millis now);
   Actions on_call_message(ConnId conn, const Conn& c, const Message& m, std::string_view text, Millis now);
@@ -167,6 +201,8 @@ class Hub {
   std::unordered_map<std::string, LiveCall> calls_;
   std::unordered_map<std::string, std::vector<std::string>> calls_by_user_;
   std::unordered_map<std::string, Mail> mail_;
+  std::unordered_map<std::string, Session> sessions_;  // by user + '\n' + device
+  std::deque<std::pair<Millis, std::string>> session_expiries_;  // in order: the grace is fixed
 
   Gauge& m_connections_;
   Counter& m_messages_;
