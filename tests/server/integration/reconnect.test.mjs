@@ -223,4 +223,36 @@ describe('dropped sockets and REST-driven calls (RECONNECT_GRACE=2)', () => {
         ca.close();
       }
     });
+
+  test('a device whose socket died unnoticed resumes over a new one: it gets again what it missed, in order, and hears what the server read',
+    async () => {
+      const [a, b] = await users(server, 'resume-a', 'resume-b');
+      await befriend(server, a, b);
+      const ca = await Client.login(server, a);
+      const cb = await Client.open(server, 'resume-b tab');
+      cb.send({ type: 'auth', token: b.token, device: 'tab-b' });
+      await cb.next('auth:ok');
+      cb.user = b;
+      const id = await activeCall(ca, cb);
+      // b's page stops hearing its socket here (a network switch); the server still holds it.
+      const got = cb.seen.length - 1; // every frame after auth:ok
+      ca.send({ type: 'call:media', callId: id, audioMuted: true, videoMuted: false });
+      ca.send({ type: 'call:offer', callId: id, sdp: SDP }); // an ICE restart
+      await cb.next('call:offer');
+      const cb2 = await Client.open(server, 'resume-b tab again');
+      try {
+        cb2.send({ type: 'auth', token: b.token, device: 'tab-b', received: got });
+        const ok = await cb2.next('auth:ok');
+        assert.equal(ok.received, 1, 'the server read one frame from b: its call:accept');
+        await cb2.next('call:offer');
+        assert.deepEqual(cb2.seen.slice(0, 3), ['auth:ok', 'call:media', 'call:offer'], 'what b missed, first and in order');
+        assert.equal((await cb.closed()).code, 4409);
+        cb2.send({ type: 'call:end', callId: id, reason: 'hangup' });
+        assert.equal((await ca.next('call:end')).reason, 'hangup');
+        assert.equal((await getCall(server, a, id)).status, 'ended');
+      } finally {
+        ca.close();
+        cb2.close();
+      }
+    });
 });
