@@ -512,16 +512,20 @@ export class Person {
   /**
    * The page's socket dies without the server hearing of it, as on a network switch: the page
    * is told it closed (1006) and hears nothing more on it, while the server still holds it open
-   * and would not notice for minutes. The page's reconnect goes through at once.
+   * and would not notice for minutes. The page's reconnect goes through at once, or with
+   * `stayDown` only after restoreSignaling() (what the server writes meanwhile is lost in the
+   * dead socket).
+   * @param {{stayDown?: boolean}} [options]
    */
-  async silenceSignaling() {
-    await this.page.evaluate(() => {
+  async silenceSignaling({ stayDown = false } = {}) {
+    await this.page.evaluate((stayDown) => {
+      if (stayDown) window.__duetE2E.signaling.down = true;
       for (const socket of window.__duetE2E.signaling.sockets) {
         if (socket.readyState !== 1) continue;
         socket.e2eSilent = true;
         socket.dispatchEvent(new CloseEvent('close', { code: 1006, reason: '', wasClean: false }));
       }
-    });
+    }, stayDown);
   }
 
   /** Lets the page's next reconnect through. */

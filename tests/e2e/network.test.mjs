@@ -1,6 +1,7 @@
 // Reconnection and network failure (the plan's scenarios 8 and 9): a signaling socket that
 // drops during a call and comes back, a hang-up that happens while it is down, a participant
-// who is gone for good, a socket that dies without the server noticing, peers that find no
+// who is gone for good, a socket that dies without the server noticing (and what the server
+// wrote into it meanwhile, which the page gets when it resumes), peers that find no
 // network path to each other, a page reloaded
 // mid-call, and a caller or callee whose socket drops while the call rings. Each checks what both people see, that media keeps flowing where it should, what
 // both histories and the server's records say, and that nothing is left half-open afterwards.
@@ -256,6 +257,32 @@ scenario('a socket that dies without the server noticing is replaced when the pa
     const [record] = await bob.serverHistory();
     check(record.status === 'ended' && record.endReason === 'hangup',
       `the server recorded Alice's hang-up: ${JSON.stringify(record)}`);
+  });
+
+scenario('a hang-up sent while the other side\'s socket was silently dead reaches it as soon as it is back, not after the reconnect timeout',
+  { slug: 'resume-hangup', timeout: 120_000 }, async (world) => {
+    const [aliceUser, bobUser] = await world.users('Alice', 'Bob');
+    const [alice, bob] = await Promise.all([world.open(aliceUser), world.open(bobUser)]);
+    await connectedCall(world, alice, bob, 'audio');
+
+    // Alice's socket dies unnoticed and her network stays down a while: the server writes
+    // Bob's hang-up into the dead socket.
+    await alice.silenceSignaling({ stayDown: true });
+    await alice.waitState('offline', (s) => s.connection !== 'online');
+    await bob.click('hangup-button');
+    await bob.waitEnded('hangup');
+    await world.noCallsLeft();
+
+    // Back, Alice's page resumes its session and gets the call:end it missed. Without that it
+    // would only hear of it from the media path: "Connection lost" after the phone's 30 s.
+    const back = Date.now();
+    await alice.restoreSignaling();
+    const mine = await alice.waitEnded('hangup', WAIT.connect);
+    check(/^Call ended · \d+ s$/.test(mine.text), `Alice reads "Call ended": ${JSON.stringify(mine)}`);
+    check(Date.now() - back < WAIT.connect, `Alice heard of the hang-up ${Date.now() - back} ms after her network came back`);
+    await alice.shot('resume-hangup');
+    const [record] = await alice.serverHistory();
+    check(record.status === 'ended' && record.endReason === 'hangup', `recorded as Bob's hang-up: ${JSON.stringify(record)}`);
   });
 
 scenario('reloading the page mid-call ends the call for both at once, and the reloaded page can call again',
