@@ -47,7 +47,9 @@ Hub::Hub(Store& store, HubConfig config, TokenCheck check_token, Registry& metri
       m_calls_(metrics.counter("duet_calls_total", "Calls that reached a final status, by status.", "status")),
       m_active_calls_(metrics.gauge("duet_active_calls", "Calls ringing or in progress.")),
       m_answer_seconds_(metrics.histogram("duet_call_setup_seconds",
-                                          "Call set-up time: from call:initiate to the accept.")) {}
+                                          "Call set-up time: from call:initiate to the accept.")),
+      m_resumes_(metrics.counter("duet_session_resumes_total",
+                                 "Devices asking to resume their session after a drop, by result.", "result")) {}
 
 // ----- connections -------------------------------------------------------------------------
 
@@ -146,6 +148,7 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
     const std::string key = c.user + '\n' + c.device;
     session = resumable(key, auth.received);
     resumed = session != nullptr;
+    if (auth.received) m_resumes_.inc(resumed ? "resumed" : "new_session");
     std::vector<ConnId> replaced;
     for (ConnId other : mine) {
       if (other != conn && conns_.at(other).device == c.device) replaced.push_back(other);

@@ -210,6 +210,7 @@ class Hub {
   LabeledCounter& m_calls_;
   Gauge& m_active_calls_;
   Histogram& m_answer_seconds_;
+  LabeledCounter& m_resumes_;
 };
 
 }  // namespace duet::server

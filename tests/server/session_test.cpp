@@ -198,6 +198,15 @@ TEST_CASE("A session is kept for the reconnect grace after its last socket close
   CHECK_FALSE(s.resumed_from(s.resume("alice", "tab-a", got)).has_value());
 }
 
+TEST_CASE("Resumes are counted in the metrics by result", "[hub][resume][metrics]") {
+  Talking s;
+  s.resume("alice", "tab-a", s.got(s.a));
+  s.resume("alice", "tab-a", 1'000);
+  const std::string text = s.metrics.render();
+  CHECK(text.find(R"(duet_session_resumes_total{result="resumed"} 1)") != std::string::npos);
+  CHECK(text.find(R"(duet_session_resumes_total{result="new_session"} 1)") != std::string::npos);
+}
+
 TEST_CASE("A client that names no device has nothing to resume", "[hub][resume]") {
   Server s;
   const ConnId a = s.login("alice");
