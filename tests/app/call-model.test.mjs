@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   announcement, callPhase, describeCall, describeEnded, describeIncoming, endReasonMessage, IDLE_VIEW,
-  isAnswering, MEDIA_PROBLEM_KEYS, mediaProblemMessage, statusMessage,
+  isAnswering, MEDIA_PROBLEM_KEYS, mediaProblemMessage, SCREEN_PROBLEM_KEYS, screenProblemMessage, statusMessage,
 } from '../../web/app/call-model.mjs';
 import { translator } from './helpers.mjs';
 
@@ -95,6 +95,84 @@ describe('the call screen', () => {
     assert.equal(d.muted, true);
     assert.equal(d.cameraOff, true);
     assert.equal(d.showLocalVideo, false);
+  });
+});
+
+describe('screen sharing on the call screen', () => {
+  const active = (/** @type {any} */ fields = {}) => view({ state: 'active', connection: 'connected', startedAt: 1, ...fields });
+  const can = { canShareScreen: true };
+  test('the button: only in an active call, and only where the browser can share its screen', () => {
+    assert.equal(describeCall(active(), can).showScreenButton, true);
+    assert.equal(describeCall(active({ callType: 'audio' }), can).showScreenButton, true);
+    assert.equal(describeCall(active()).showScreenButton, false, 'no canShareScreen given: no button');
+    assert.equal(describeCall(active(), { canShareScreen: false }).showScreenButton, false, 'a phone: no button');
+    for (const state of /** @type {const} */ (['outgoing', 'connecting'])) {
+      assert.equal(describeCall(view({ state, connection: 'connecting' }), can).showScreenButton, false, state);
+    }
+  });
+  test('the button\'s words and pressed state follow screenSharing', () => {
+    const off = describeCall(active(), can);
+    assert.equal(off.sharing, false);
+    assert.equal(en(off.screenButtonKey), 'Share screen');
+    assert.equal(tr(off.screenButtonKey), 'Ekranı paylaş');
+    const on = describeCall(active({ screenSharing: true }), can);
+    assert.equal(on.sharing, true);
+    assert.equal(en(on.screenButtonKey), 'Stop sharing');
+    assert.equal(tr(on.screenButtonKey), 'Paylaşımı durdur');
+  });
+  test('sharing here: "You are sharing your screen"', () => {
+    assert.equal(say(describeCall(active({ screenSharing: true }), can).sharingLine, en), 'You are sharing your screen');
+    assert.equal(say(describeCall(active({ screenSharing: true }), can).sharingLine), 'Ekranınızı paylaşıyorsunuz');
+    assert.equal(describeCall(active(), can).sharingLine, null);
+  });
+  test('the other side shares: its screen large, in a video call and in an audio call, with a line', () => {
+    for (const callType of /** @type {const} */ (['video', 'audio'])) {
+      const d = describeCall(active({ callType, remoteScreenShared: true }), can);
+      assert.equal(d.remoteScreen, true, callType);
+      assert.equal(d.showRemoteVideo, true, callType);
+      assert.equal(say(d.remoteScreenLine, en), 'Bob is sharing their screen');
+      assert.equal(say(d.remoteScreenLine), 'Bob ekranını paylaşıyor');
+    }
+    // Its camera was off before it shared: the screen is shown all the same, without "camera off".
+    const d = describeCall(active({ remoteScreenShared: true, remoteVideoMuted: true }), can);
+    assert.equal(d.showRemoteVideo, true);
+    assert.equal(d.remoteCameraOff, false);
+  });
+  test('the other side stopped: an audio call goes back to the person\'s picture (its video track stays, without frames)', () => {
+    const d = describeCall(active({ callType: 'audio', remoteScreenShared: false }), can);
+    assert.equal(d.remoteScreen, false);
+    assert.equal(d.showRemoteVideo, false);
+    assert.equal(d.remoteScreenLine, null);
+  });
+  test('a failed attempt leaves a short note, in both languages; none once the screen is shared', () => {
+    const note = (/** @type {string} */ screenProblem, t = en) => say(describeCall(active({ screenProblem }), can).screenProblem, t);
+    assert.equal(note('denied'), 'Screen sharing was not allowed.');
+    assert.equal(note('denied', tr), 'Ekran paylaşımına izin verilmedi.');
+    assert.equal(note('not_found'), 'This browser cannot share the screen.');
+    assert.equal(note('not_found', tr), 'Bu tarayıcı ekran paylaşamıyor.');
+    for (const problem of ['in_use', 'other', 'something_new']) {
+      assert.equal(note(problem), 'The screen could not be shared.', problem);
+      assert.equal(note(problem, tr), 'Ekran paylaşılamadı.', problem);
+    }
+    assert.equal(note('none'), null);
+    assert.equal(describeCall(active({ screenProblem: 'denied', screenSharing: true }), can).screenProblem, null);
+    assert.equal(describeCall(view({ state: 'ended', screenProblem: 'denied' }), can).screenProblem, null);
+  });
+  test('every screen problem has words, and cancelling the picker (denied) reads calmly: no warning, no instructions', () => {
+    for (const [problem, key] of Object.entries(SCREEN_PROBLEM_KEYS)) {
+      assert.equal(screenProblemMessage(view({ screenProblem: /** @type {any} */ (problem) }))?.key, key);
+      assert.ok(say({ key }, en)?.length && say({ key }, tr)?.length);
+    }
+    assert.equal(screenProblemMessage(view({})), null);
+    assert.doesNotMatch(say({ key: SCREEN_PROBLEM_KEYS.denied }, en) ?? '', /!|block|error|settings/i);
+  });
+  test('an older view without the screen fields: no sharing, no note', () => {
+    const old = /** @type {any} */ ({ ...active() });
+    delete old.screenSharing; delete old.remoteScreenShared; delete old.screenProblem;
+    const d = describeCall(old, can);
+    assert.equal(d.sharing, false);
+    assert.equal(d.remoteScreen, false);
+    assert.equal(d.screenProblem, null);
   });
 });
 
@@ -247,6 +325,16 @@ describe('live-region announcements', () => {
   });
   test('a new call is announced even from an ended one', () => {
     assert.equal(say(announcement(view({ state: 'ended', callId: 'c1' }), view({ state: 'outgoing', callId: 'c2' })), en), 'Calling Bob…');
+  });
+  test('screen sharing: the other side starts and stops, this side starts and stops, a failed attempt', () => {
+    const a = view({ state: 'active', connection: 'connected' });
+    assert.equal(say(announcement(a, { ...a, remoteScreenShared: true }), en), 'Bob is sharing their screen');
+    assert.equal(say(announcement({ ...a, remoteScreenShared: true }, a), en), 'Bob stopped sharing their screen');
+    assert.equal(say(announcement(a, { ...a, screenSharing: true }), en), 'You are sharing your screen');
+    assert.equal(say(announcement({ ...a, screenSharing: true }, a)), 'Ekran paylaşımını durdurdunuz');
+    assert.equal(say(announcement(a, { ...a, screenProblem: 'denied' }), en), 'Screen sharing was not allowed.');
+    assert.equal(announcement({ ...a, screenProblem: 'denied' }, { ...a, screenProblem: 'none' }), null);
+    assert.equal(announcement(a, { ...a }), null);
   });
   test('the camera of the other side', () => {
     const a = view({ state: 'active', connection: 'connected' });

@@ -23,6 +23,10 @@
  * @property {'none'|'denied'|'not_found'|'in_use'|'other'} mediaProblem
  * @property {'audio'|'video'} mediaProblemKind
  * @property {string | null} serverError
+ * @property {boolean} screenSharing this side sends its screen (in place of the camera)
+ * @property {boolean} remoteScreenShared the other side sends its screen
+ * @property {'none'|'denied'|'not_found'|'in_use'|'other'} screenProblem why the last attempt
+ *   to share the screen failed ('denied' also when the browser's picker was cancelled)
  */
 
 /** @typedef {import('./errors.mjs').Message} Message */
@@ -36,6 +40,7 @@ export const IDLE_VIEW = Object.freeze({
   callType: 'audio', connection: 'none', ringing: false, microphoneOn: true, cameraOn: true,
   remoteAudioMuted: false, remoteVideoMuted: false, startedAt: null, endedAt: null,
   endReason: null, mediaProblem: 'none', mediaProblemKind: 'audio', serverError: null,
+  screenSharing: false, remoteScreenShared: false, screenProblem: 'none',
 });
 
 /**
@@ -114,6 +119,28 @@ export function mediaProblemMessage(view) {
   if (!view || view.mediaProblem === 'none' || !view.mediaProblem) return null;
   const byKind = MEDIA_PROBLEM_KEYS[view.mediaProblem] ?? MEDIA_PROBLEM_KEYS.other;
   return { key: byKind[view.mediaProblemKind === 'video' ? 'video' : 'audio'] };
+}
+
+/**
+ * The locale key of every screen-sharing problem. Cancelling the browser's picker reads as
+ * `denied`, so its words are a plain statement, not a warning or instructions.
+ */
+export const SCREEN_PROBLEM_KEYS = Object.freeze({
+  denied: 'screen.denied',
+  not_found: 'screen.unsupported',
+  in_use: 'screen.failed',
+  other: 'screen.failed',
+});
+
+/**
+ * Why the screen could not be shared, or null when the last attempt did not fail.
+ * @param {CallView} view
+ * @returns {Message | null}
+ */
+export function screenProblemMessage(view) {
+  const problem = view?.screenProblem;
+  if (!problem || problem === 'none') return null;
+  return { key: SCREEN_PROBLEM_KEYS[problem] ?? SCREEN_PROBLEM_KEYS.other };
 }
 
 /**
@@ -214,27 +241,48 @@ export function describeIncoming(view) {
 }
 
 /**
- * What the live call screen shows.
+ * What the live call screen shows. `canShareScreen`: whether this browser can share its
+ * screen at all (the SDK's DuetClient.canShareScreen; false on phones).
+ *
+ * Screen sharing: the button is there only in an active call. While the other side shares,
+ * its picture is shown large even in an audio call (where the person's initials are shown
+ * otherwise) and even when its camera was off, fitted whole; `remoteScreenShared` alone
+ * decides, since in an audio call the video track stays after the sharing stops.
  * @param {CallView} view
+ * @param {{canShareScreen?: boolean}} [options]
  */
-export function describeCall(view) {
+export function describeCall(view, { canShareScreen = false } = {}) {
   const video = view.callType === 'video';
   const active = view.state === 'active';
+  const sharing = active && Boolean(view.screenSharing);
+  const remoteScreen = active && Boolean(view.remoteScreenShared);
+  const name = peerLabel(view);
   return {
-    name: peerLabel(view),
+    name,
     status: statusMessage(view),
     video,
     /** the hang-up button cancels a call that was not answered yet */
     hangUpKey: view.state === 'outgoing' ? 'call.cancel' : 'call.hangUp',
     showTimer: active && view.startedAt != null,
     showCameraButton: video,
-    /** the remote picture is shown when there is one to show */
-    showRemoteVideo: video && active && !view.remoteVideoMuted,
+    /** the remote picture is shown when there is one to show: a camera, or a shared screen */
+    showRemoteVideo: (video && active && !view.remoteVideoMuted) || remoteScreen,
     showLocalVideo: video && view.cameraOn,
     remoteMuted: (view.state === 'active' || view.state === 'connecting') && view.remoteAudioMuted,
-    remoteCameraOff: video && view.state === 'active' && view.remoteVideoMuted,
+    remoteCameraOff: video && view.state === 'active' && view.remoteVideoMuted && !remoteScreen,
     muted: !view.microphoneOn,
     cameraOff: !view.cameraOn,
+    showScreenButton: active && canShareScreen,
+    /** the screen button's state (aria-pressed) and words */
+    sharing,
+    screenButtonKey: sharing ? 'call.stopSharing' : 'call.shareScreen',
+    /** "You are sharing your screen" */
+    sharingLine: sharing ? { key: 'call.youAreSharing' } : null,
+    /** the other side's screen fills the stage, fitted whole */
+    remoteScreen,
+    remoteScreenLine: remoteScreen ? { key: 'call.remoteSharing', params: { name } } : null,
+    /** why the last attempt failed; gone once the screen is shared */
+    screenProblem: active && !sharing ? screenProblemMessage(view) : null,
   };
 }
 
@@ -267,6 +315,16 @@ export function announcement(before, after) {
       if (after.connection === 'connected') return { key: 'call.connectedTo', params: { name } };
     }
     if (same && before.state === 'active') {
+      if (Boolean(after.remoteScreenShared) !== Boolean(before.remoteScreenShared)) {
+        return after.remoteScreenShared ? { key: 'call.remoteSharing', params: { name } } : { key: 'call.remoteStoppedSharing', params: { name } };
+      }
+      if (Boolean(after.screenSharing) !== Boolean(before.screenSharing)) {
+        return after.screenSharing ? { key: 'call.youAreSharing' } : { key: 'call.youStoppedSharing' };
+      }
+      if (after.screenProblem !== before.screenProblem) {
+        const problem = screenProblemMessage(after);
+        if (problem) return problem;
+      }
       if (after.remoteAudioMuted !== before.remoteAudioMuted) {
         return after.remoteAudioMuted ? { key: 'call.remoteMuted', params: { name } } : { key: 'call.remoteUnmuted', params: { name } };
       }

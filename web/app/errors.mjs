@@ -5,6 +5,7 @@
 
 /** @typedef {{key: string, params?: Record<string, string | number>}} Message */
 /** @typedef {'username' | 'password' | 'displayName'} AuthField */
+/** @typedef {'call' | 'accept' | 'reject' | 'hangUp' | 'microphone' | 'camera' | 'screen'} Intent what the user asked the SDK for */
 
 const encoder = new TextEncoder();
 const byteLength = (/** @type {string} */ s) => encoder.encode(s).length;
@@ -131,7 +132,7 @@ export function serverErrorMessage(code) {
  * `not_found` when there is no call to act on (it ended a moment before the click), and for
  * the camera `invalid_state` (it could not be opened) or `bad_value` (an audio call).
  * @param {{code?: string}} refusal
- * @param {'call' | 'accept' | 'reject' | 'hangUp' | 'microphone' | 'camera' | null} lastIntent
+ * @param {Intent | null} lastIntent
  * @returns {Message}
  */
 export function refusedMessage(refusal, lastIntent) {

@@ -20,6 +20,7 @@ const ICONS = {
   close: { d: 'M18 6L6 18M6 6l12 12' },
   check: { d: 'M5 12l5 5L20 7' },
   plus: { d: 'M12 5v14M5 12h14' },
+  screen: { d: 'M3 5a1 1 0 0 1 1-1h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1zM8 20h8M12 16v4' },
 };
 
 const NS = 'http://www.w3.org/2000/svg';

@@ -77,7 +77,9 @@ const state = {
   client: null,
   /** @type {'none' | 'connecting' | 'online' | 'reconnecting' | 'offline' | 'unavailable'} */
   connection: 'none',
-  /** @type {'call' | 'accept' | 'reject' | 'hangUp' | 'microphone' | 'camera' | null} */
+  /** whether this browser can share its screen (the SDK says; false on phones) */
+  canShareScreen: false,
+  /** @type {import('./errors.mjs').Intent | null} */
   lastIntent: null,
   /** @type {Element | null} where focus goes back to when the call screen closes */
   returnFocus: null,
@@ -121,6 +123,8 @@ const app = {
   hangUp,
   setMicrophone,
   setCamera,
+  shareScreen,
+  canShareScreen: () => state.canShareScreen,
   callAgain,
   dismissed: onEndedDismissed,
 };
@@ -381,6 +385,9 @@ async function connectClient(generation) {
   reconnectDelay = 2000;
   state.client = client;
   state.connection = 'online';
+  // The SDK's word (the devices it was given have getDisplayMedia; not on phones), not the
+  // page's own look at the browser: the page leaves devices to the SDK.
+  state.canShareScreen = client.canShareScreen === true;
   // A client that was let go (signed out, replaced) may still say things while it closes,
   // such as the ended view of the call close() hangs up: only the current one is heard.
   const mine = (/** @type {(value: any) => void} */ listener) => (/** @type {any} */ value) => {
@@ -527,7 +534,7 @@ function afterCall() {
 // ----- intents ---------------------------------------------------------------------------------
 
 /**
- * @param {'call' | 'accept' | 'reject' | 'hangUp' | 'microphone' | 'camera'} intent
+ * @param {import('./errors.mjs').Intent} intent
  * @param {(client: any) => void} action
  */
 async function intent(intent, action) {
@@ -607,6 +614,8 @@ function hangUp() { intent('hangUp', (c) => c.hangUp()); }
 function setMicrophone(on) { intent('microphone', (c) => c.setMicrophone(on)); }
 /** @param {boolean} on */
 function setCamera(on) { intent('camera', (c) => c.setCamera(on)); }
+/** @param {boolean} on */
+function shareScreen(on) { intent('screen', (c) => c.shareScreen(on)); }
 
 // ----- data ------------------------------------------------------------------------------------
 

@@ -8,6 +8,10 @@
 // has no frames: Chromium keeps such an element at HAVE_NOTHING and plays none of its audio,
 // so a caller whose callee answered a video call without the camera heard nothing. The local
 // preview is muted, and mirrored. Audio calls show the person's initials instead of video.
+//
+// Screen sharing: while the other side shares its screen, the remote <video> fills the stage,
+// fitted whole (a screen cropped to the window would lose its edges), in an audio call too;
+// the SDK hands over the same remote stream again with the screen's video track added.
 
 import { h, setText, show } from '../dom.mjs';
 import { callPhase, describeCall, describeEnded } from '../call-model.mjs';
@@ -24,6 +28,8 @@ export const ENDED_NOTICE_MS = 3000;
  *           hangUp: () => void,
  *           setMicrophone: (on: boolean) => void,
  *           setCamera: (on: boolean) => void,
+ *           shareScreen: (on: boolean) => void,
+ *           canShareScreen: () => boolean,
  *           callAgain: (view: CallView, video: boolean) => void,
  *           dismissed: (view: CallView) => void }} app
  */
@@ -43,16 +49,22 @@ export function createCallScreen(app) {
   const remoteMuted = h('p', { class: 'indicator', 'data-tid': 'remote-muted' });
   const remoteCameraOff = h('p', { class: 'indicator', 'data-tid': 'remote-camera-off' });
   const selfMuted = h('p', { class: 'indicator self', 'data-tid': 'self-muted', 'aria-hidden': 'true' });
+  const selfSharing = h('p', { class: 'indicator self', 'data-tid': 'self-sharing' });
+  const remoteSharing = h('p', { class: 'indicator', 'data-tid': 'remote-sharing' });
+  const screenProblem = h('p', { class: 'indicator note', 'data-tid': 'screen-problem' });
   const playSound = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'btn primary play-sound', 'data-tid': 'play-sound', hidden: true, onclick: () => playRemote() }));
   const mute = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', 'data-testid': 'mute-button', 'aria-pressed': 'false',
     onclick: () => view && app.setMicrophone(!view.microphoneOn) }));
   const camera = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', 'data-tid': 'camera-button', 'aria-pressed': 'false',
     onclick: () => view && app.setCamera(!view.cameraOn) }));
+  const screen = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control', 'data-tid': 'screen-button', 'aria-pressed': 'false',
+    onclick: () => view && app.shareScreen(!view.screenSharing) }));
   const hangUp = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'control hang-up', 'data-testid': 'hangup-button', onclick: () => app.hangUp() }));
 
   const stage = h('div', { class: 'stage' }, remoteVideo, avatarEl, localVideo);
-  const info = h('div', { class: 'call-info' }, name, status, timer, remoteMuted, remoteCameraOff, selfMuted, playSound, remoteAudio);
-  const controls = h('div', { class: 'controls', role: 'group' }, mute, camera, hangUp);
+  const info = h('div', { class: 'call-info' }, name, status, timer, remoteMuted, remoteCameraOff, selfMuted,
+    remoteSharing, selfSharing, screenProblem, playSound, remoteAudio);
+  const controls = h('div', { class: 'controls', role: 'group' }, mute, camera, screen, hangUp);
   const live = h('div', { class: 'live' }, stage, info, controls);
 
   const endedReason = h('h2', { id: 'call-ended-reason', class: 'ended-reason', tabindex: '-1', 'data-testid': 'call-ended-reason' });
@@ -179,7 +191,7 @@ export function createCallScreen(app) {
       setText(close, t('ended.close'));
       return;
     }
-    const d = describeCall(v);
+    const d = describeCall(v, { canShareScreen: app.canShareScreen() });
     setText(name, d.name);
     setText(avatarText, initials(d.name));
     setText(status, d.status ? t(d.status.key, d.status.params) : '');
@@ -192,19 +204,27 @@ export function createCallScreen(app) {
     show(remoteCameraOff, d.remoteCameraOff);
     setText(selfMuted, t('call.youAreMuted'));
     show(selfMuted, d.muted);
+    for (const [line, message] of /** @type {const} */ ([[selfSharing, d.sharingLine], [remoteSharing, d.remoteScreenLine], [screenProblem, d.screenProblem]])) {
+      setText(line, message ? t(message.key, message.params) : '');
+      show(line, message !== null);
+    }
     setText(playSound, t('call.enableSound'));
     stage.classList.toggle('video', d.video);
+    stage.classList.toggle('remote-screen', d.remoteScreen);
     stage.classList.toggle('show-remote', d.showRemoteVideo);
     stage.classList.toggle('show-local', d.showLocalVideo);
     stage.classList.toggle('preview', d.video && v.state !== 'active');
     localVideo.setAttribute('aria-label', t('call.localVideo'));
-    remoteVideo.setAttribute('aria-label', t('call.remoteVideo', { name: d.name }));
+    remoteVideo.setAttribute('aria-label', t(d.remoteScreen ? 'call.remoteScreen' : 'call.remoteVideo', { name: d.name }));
 
     mute.replaceChildren(icon(d.muted ? 'micOff' : 'mic'), h('span', { text: t('call.mute') }));
     mute.setAttribute('aria-pressed', String(d.muted));
     camera.replaceChildren(icon(d.cameraOff ? 'videoOff' : 'video'), h('span', { text: t('call.camera') }));
     camera.setAttribute('aria-pressed', String(d.cameraOff));
     show(camera, d.showCameraButton);
+    screen.replaceChildren(icon('screen'), h('span', { text: t(d.screenButtonKey) }));
+    screen.setAttribute('aria-pressed', String(d.sharing));
+    show(screen, d.showScreenButton);
     hangUp.replaceChildren(icon('hangUp'), h('span', { text: t(d.hangUpKey) }));
     hangUp.dataset.action = v.state === 'outgoing' ? 'cancel' : 'hangup';
     controls.setAttribute('aria-label', t('call.controls'));
