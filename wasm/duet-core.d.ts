@@ -141,9 +141,13 @@ export type PhoneEvent =
   | { type: 'leave' }
   | { type: 'setMicrophone'; on: boolean }
   | { type: 'setCamera'; on: boolean }
+  | { type: 'shareScreen'; on?: boolean | null }
   | { type: 'received'; text: string }
   | { type: 'mediaAcquired'; audio: boolean; video: boolean }
   | { type: 'mediaFailed'; problem: Exclude<MediaProblem, 'none'>; microphone: boolean; camera: boolean }
+  | { type: 'screenAcquired' }
+  | { type: 'screenFailed'; problem: Exclude<MediaProblem, 'none'> }
+  | { type: 'screenEnded' }
   | { type: 'negotiationNeeded'; peer: string }
   | { type: 'localDescription'; peer: string; sdpType: SdpType; sdp: string }
   | { type: 'localCandidate'; peer: string; candidate: IceCandidate }
@@ -168,6 +172,9 @@ export type PhoneEffect =
   | { type: 'addRemoteCandidate'; peer: string; candidate: IceCandidate }
   | { type: 'restartIce'; peer: string }
   | { type: 'setTrackEnabled'; kind: MediaKind; enabled: boolean }
+  | { type: 'acquireScreen' }
+  | { type: 'attachScreen'; peer: string }
+  | { type: 'releaseScreen' }
   | { type: 'playTone'; tone: Tone }
   | { type: 'startTimer'; timer: TimerKind; callId: string; afterMs: number }
   | { type: 'cancelTimer'; timer: TimerKind; callId: string }
@@ -195,6 +202,12 @@ export interface CallView {
   cameraOn: boolean;
   remoteAudioMuted: boolean;
   remoteVideoMuted: boolean;
+  /** This side sends its screen. */
+  screenSharing: boolean;
+  /** The other side says it sends its screen. */
+  remoteScreenShared: boolean;
+  /** Why the last try to share the screen failed; 'none' after a success or a new try. */
+  screenProblem: MediaProblem;
   startedAt: number | null;
   endedAt: number | null;
   endReason: EndReason | null;

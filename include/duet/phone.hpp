@@ -66,11 +66,18 @@ struct HangUp {};                           // cancel, reject or end, whichever 
 struct Leave {};
 struct SetMicrophone { bool on = true; };
 struct SetCamera { bool on = true; };
+// Share the screen instead of the camera (in an audio call, in addition to the voice), or stop.
+struct ShareScreen { bool on = true; };
 // Signaling.
 struct Received { Message message; };
 // Media.
 struct MediaAcquired { bool audio = false; bool video = false; };
 struct MediaFailed { MediaProblem problem = MediaProblem::other; bool microphone = true; bool camera = false; };
+// The screen picker: a screen was chosen, or not (denied is also the user closing the picker).
+struct ScreenAcquired {};
+struct ScreenFailed { MediaProblem problem = MediaProblem::other; };
+// The shared screen's track ended by itself (the browser's own "stop sharing").
+struct ScreenEnded {};
 // The peer connection.
 struct NegotiationNeeded { std::string peer; };
 struct LocalDescription { std::string peer; SdpType type = SdpType::offer; std::string sdp; };
@@ -84,8 +91,8 @@ struct TimerFired { TimerKind timer = TimerKind::ring; std::string callId; };
 }  // namespace ev
 
 using Event = std::variant<ev::Dial, ev::Accept, ev::Reject, ev::HangUp, ev::Leave, ev::SetMicrophone, ev::SetCamera,
-                           ev::Received, ev::MediaAcquired,
-                           ev::MediaFailed, ev::NegotiationNeeded, ev::LocalDescription, ev::LocalCandidate,
+                           ev::ShareScreen, ev::Received, ev::MediaAcquired,
+                           ev::MediaFailed, ev::ScreenAcquired, ev::ScreenFailed, ev::ScreenEnded, ev::NegotiationNeeded, ev::LocalDescription, ev::LocalCandidate,
                            ev::RemoteDescriptionApplied, ev::SignalingChanged, ev::PeerStateChanged,
                            ev::PeerOperationFailed, ev::TimerFired>;
 
@@ -103,6 +110,9 @@ struct CallView {
   bool cameraOn = false;
   bool remoteAudioMuted = false;
   bool remoteVideoMuted = false;
+  bool screenSharing = false;          // this side sends its screen
+  bool remoteScreenShared = false;     // the other side sends its screen
+  MediaProblem screenProblem = MediaProblem::none;  // why the last try to share failed
   std::optional<Millis> startedAt;     // when media first connected
   std::optional<Millis> endedAt;
   std::optional<EndReason> endReason;  // set in the ended state
@@ -132,6 +142,13 @@ struct ApplyRemoteDescription { std::string peer; SdpType type = SdpType::offer;
 struct AddRemoteCandidate { std::string peer; IceCandidate candidate; };
 struct RestartIce { std::string peer; };
 struct SetTrackEnabled { MediaKind kind = MediaKind::audio; bool enabled = true; };
+// Ask the user for a screen to share (the browser's picker).
+struct AcquireScreen {};
+// The screen goes out instead of the camera, on the peer's video transceiver; a call without
+// one (audio) gets one, and the negotiation that follows is the usual NegotiationNeeded.
+struct AttachScreen { std::string peer; };
+// Stop the screen; the camera (if any) goes back where the screen was.
+struct ReleaseScreen {};
 struct PlayTone { Tone tone = Tone::none; };
 struct StartTimer { TimerKind timer = TimerKind::ring; std::string callId; Millis afterMs = 0; };
 struct CancelTimer { TimerKind timer = TimerKind::ring; std::string callId; };
@@ -142,7 +159,8 @@ struct IntentRefused { Error error; };
 
 using Effect = std::variant<fx::Send, fx::AcquireMedia, fx::ReleaseMedia, fx::OpenPeer, fx::ClosePeer,
                             fx::AttachMedia, fx::MakeOffer, fx::MakeAnswer, fx::ApplyRemoteDescription,
-                            fx::AddRemoteCandidate, fx::RestartIce, fx::SetTrackEnabled, fx::PlayTone,
+                            fx::AddRemoteCandidate, fx::RestartIce, fx::SetTrackEnabled, fx::AcquireScreen,
+                            fx::AttachScreen, fx::ReleaseScreen, fx::PlayTone,
                             fx::StartTimer, fx::CancelTimer, fx::Publish, fx::IntentRefused>;
 using Effects = std::vector<Effect>;
 
@@ -173,6 +191,7 @@ class Phone {
   bool accepted_ = false;          // both sides agreed to talk: media may flow
   bool transport_up_ = false;      // ICE and DTLS are connected right now
   bool auto_accept_ = false;       // glare: accept the surviving call once media is ready
+  bool screen_requested_ = false;  // AcquireScreen went out; ReleaseScreen must follow
   std::optional<Negotiation> negotiation_;  // present while a peer connection is open
   std::vector<Message> held_;      // the caller's offer and candidates, kept until the accept
                                    // when preconnect is off

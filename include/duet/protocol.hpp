@@ -160,6 +160,7 @@ struct CallMedia {  // "call:media"
   std::string callId;
   bool audioMuted = false;
   bool videoMuted = false;
+  bool screenShared = false;  // the sender's video is its screen, not its camera
   friend bool operator==(const CallMedia&, const CallMedia&) = default;
 };
 }  // namespace msg

@@ -158,7 +158,7 @@ struct Phone::Handler {
              CallType type, CallState s) {
     p.view_ = CallView{};
     p.media_requested_ = p.media_ready_ = p.video_acquired_ = p.initiate_sent_ = false;
-    p.accepted_ = p.transport_up_ = p.auto_accept_ = false;
+    p.accepted_ = p.transport_up_ = p.auto_accept_ = p.screen_requested_ = false;
     p.negotiation_.reset();
     p.held_.clear();
     v().state = s;
@@ -177,12 +177,14 @@ struct Phone::Handler {
     cancel_timer(TimerKind::connect);
     cancel_timer(TimerKind::ice_grace);
     cancel_timer(TimerKind::reconnect);
+    if (p.screen_requested_) out.push_back(fx::ReleaseScreen{});
     if (p.negotiation_) out.push_back(fx::ClosePeer{v().peer});
     if (p.media_requested_) out.push_back(fx::ReleaseMedia{});
     p.negotiation_.reset();
     p.held_.clear();
     p.media_requested_ = p.media_ready_ = p.video_acquired_ = false;
-    p.accepted_ = p.transport_up_ = p.auto_accept_ = false;
+    p.accepted_ = p.transport_up_ = p.auto_accept_ = p.screen_requested_ = false;
+    v().screenSharing = v().remoteScreenShared = false;
     v().state = CallState::ended;
     v().ringing = false;
     v().connection = Connection::none;
@@ -382,7 +384,9 @@ struct Phone::Handler {
     }
   }
 
-  void send_media_state() { send(msg::CallMedia{v().callId, !v().microphoneOn, !v().cameraOn}); }
+  void send_media_state() {
+    send(msg::CallMedia{v().callId, !v().microphoneOn, !v().cameraOn, v().screenSharing});
+  }
 
   void set_track(MediaKind kind, bool on) {
     out.push_back(fx::SetTrackEnabled{kind, on});
@@ -408,6 +412,33 @@ struct Phone::Handler {
     }
     v().cameraOn = e.on;
     set_track(MediaKind::video, e.on);
+  }
+
+  // Once the call is connected; the screen goes out on the call's video transceiver, which an
+  // audio call gains for it. A second request while the picker is open changes nothing.
+  void operator()(const ev::ShareScreen& e) {
+    if (!in_call(state())) return refuse(ErrorCode::not_found, "there is no call to share the screen in");
+    if (state() != CallState::active) {
+      return refuse(ErrorCode::invalid_state, "the screen can be shared once the call is connected");
+    }
+    if (!e.on) {
+      if (p.screen_requested_) stop_screen();
+      return;
+    }
+    if (p.screen_requested_) return;
+    p.screen_requested_ = true;
+    v().screenProblem = MediaProblem::none;
+    out.push_back(fx::AcquireScreen{});
+    publish();
+  }
+
+  void stop_screen() {
+    const bool was_sharing = v().screenSharing;
+    p.screen_requested_ = false;
+    v().screenSharing = false;
+    out.push_back(fx::ReleaseScreen{});
+    if (was_sharing) send_media_state();
+    publish();
   }
 
   // ----- media ----------------------------------------------------------------------------
@@ -474,6 +505,30 @@ struct Phone::Handler {
       case CallState::ended:
         return;
     }
+  }
+
+  void operator()(const ev::ScreenAcquired&) {
+    if (v().screenSharing) return;
+    if (!p.screen_requested_ || state() != CallState::active) {
+      // Stopped while the picker was open, or the call is over: the screen goes straight back.
+      out.push_back(fx::ReleaseScreen{});
+      return;
+    }
+    v().screenSharing = true;
+    out.push_back(fx::AttachScreen{v().peer});
+    send_media_state();
+    publish();
+  }
+
+  void operator()(const ev::ScreenFailed& e) {
+    if (!p.screen_requested_ || v().screenSharing) return;
+    p.screen_requested_ = false;
+    v().screenProblem = e.problem == MediaProblem::none ? MediaProblem::other : e.problem;
+    publish();
+  }
+
+  void operator()(const ev::ScreenEnded&) {
+    if (v().screenSharing) stop_screen();
   }
 
   // ----- signaling ------------------------------------------------------------------------
@@ -583,6 +638,7 @@ struct Phone::Handler {
     if (!mine(m.callId, from)) return;
     v().remoteAudioMuted = m.audioMuted;
     v().remoteVideoMuted = m.videoMuted;
+    v().remoteScreenShared = m.screenShared;
     publish();
   }
 

@@ -182,6 +182,7 @@ void read(Fields&, ev::HangUp&) {}
 void read(Fields&, ev::Leave&) {}
 void read(Fields& f, ev::SetMicrophone& e) { f.boolean("on", e.on); }
 void read(Fields& f, ev::SetCamera& e) { f.boolean("on", e.on); }
+void read(Fields& f, ev::ShareScreen& e) { f.boolean("on", e.on, Need::optional); }
 
 void read(Fields& f, ev::Received& e) {
   std::string text;
@@ -205,6 +206,10 @@ void read(Fields& f, ev::MediaFailed& e) {
   f.boolean("microphone", e.microphone);
   f.boolean("camera", e.camera);
 }
+
+void read(Fields&, ev::ScreenAcquired&) {}
+void read(Fields& f, ev::ScreenFailed& e) { f.enumeration("problem", e.problem, kMediaProblems); }
+void read(Fields&, ev::ScreenEnded&) {}
 
 void read(Fields& f, ev::NegotiationNeeded& e) { f.text("peer", e.peer, Need::required); }
 
@@ -293,9 +298,13 @@ constexpr EventType kEvents[] = {
     event_entry<ev::Leave>("leave"),
     event_entry<ev::SetMicrophone>("setMicrophone"),
     event_entry<ev::SetCamera>("setCamera"),
+    event_entry<ev::ShareScreen>("shareScreen"),
     event_entry<ev::Received>("received"),
     event_entry<ev::MediaAcquired>("mediaAcquired"),
     event_entry<ev::MediaFailed>("mediaFailed"),
+    event_entry<ev::ScreenAcquired>("screenAcquired"),
+    event_entry<ev::ScreenFailed>("screenFailed"),
+    event_entry<ev::ScreenEnded>("screenEnded"),
     event_entry<ev::NegotiationNeeded>("negotiationNeeded"),
     event_entry<ev::LocalDescription>("localDescription"),
     event_entry<ev::LocalCandidate>("localCandidate"),
@@ -328,7 +337,8 @@ const EventType* find_event(std::string_view name) {
 constexpr std::string_view kEffectNames[] = {
     "send",        "acquireMedia",  "releaseMedia",  "openPeer",       "closePeer",
     "attachMedia", "makeOffer",     "makeAnswer",    "applyRemoteDescription",
-    "addRemoteCandidate",           "restartIce",    "setTrackEnabled", "playTone",
+    "addRemoteCandidate",           "restartIce",    "setTrackEnabled", "acquireScreen",
+    "attachScreen", "releaseScreen", "playTone",
     "startTimer",  "cancelTimer",   "publish",       "intentRefused",
 };
 static_assert(std::size(kEffectNames) == std::variant_size_v<Effect>,
@@ -353,6 +363,9 @@ OrderedJson view_json(const CallView& v) {
   j["cameraOn"] = v.cameraOn;
   j["remoteAudioMuted"] = v.remoteAudioMuted;
   j["remoteVideoMuted"] = v.remoteVideoMuted;
+  j["screenSharing"] = v.screenSharing;
+  j["remoteScreenShared"] = v.remoteScreenShared;
+  j["screenProblem"] = to_string(v.screenProblem);
   j["startedAt"] = nullable(v.startedAt);
   j["endedAt"] = nullable(v.endedAt);
   j["endReason"] = v.endReason ? OrderedJson(to_string(*v.endReason)) : OrderedJson(nullptr);
@@ -408,6 +421,9 @@ void write(OrderedJson& j, const fx::SetTrackEnabled& e) {
   j["kind"] = to_string(e.kind);
   j["enabled"] = e.enabled;
 }
+void write(OrderedJson&, const fx::AcquireScreen&) {}
+void write(OrderedJson& j, const fx::AttachScreen& e) { j["peer"] = e.peer; }
+void write(OrderedJson&, const fx::ReleaseScreen&) {}
 void write(OrderedJson& j, const fx::PlayTone& e) { j["tone"] = to_string(e.tone); }
 void write(OrderedJson& j, const fx::StartTimer& e) {
   j["timer"] = to_string(e.timer);

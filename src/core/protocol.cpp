@@ -252,6 +252,7 @@ void read(Fields& f, msg::CallMedia& m) {
   f.id("callId", m.callId, Need::required);
   f.boolean("audioMuted", m.audioMuted);
   f.boolean("videoMuted", m.videoMuted);
+  f.boolean("screenShared", m.screenShared, Need::optional);
 }
 
 // ----- The table of message types ---------------------------------------------------------------
@@ -398,6 +399,7 @@ void write(OrderedJson& j, const msg::CallMedia& m) {
   j["callId"] = m.callId;
   j["audioMuted"] = m.audioMuted;
   j["videoMuted"] = m.videoMuted;
+  if (m.screenShared) j["screenShared"] = true;
 }
 
 }  // namespace

@@ -127,13 +127,13 @@ TEST_CASE("A connection that keeps sending garbage is closed, and nobody else is
 TEST_CASE("A connection flooding messages is rate limited", "[hub][limits]") {
   Server s;
   const ConnId a = s.login("alice");
-  for (int i = 0; i < 200; ++i) s.say(a, msg::CallMedia{"none", false, false});
+  for (int i = 0; i < 200; ++i) s.say(a, msg::CallMedia{"none", false, false, false});
   s.inbox[a].clear();
-  s.say(a, msg::CallMedia{"none", false, false});
+  s.say(a, msg::CallMedia{"none", false, false, false});
   CHECK(s.last_error(a).code == ErrorCode::rate_limited);
   s.wait(1'000);  // 50 more per second
   s.inbox[a].clear();
-  s.say(a, msg::CallMedia{"none", false, false});
+  s.say(a, msg::CallMedia{"none", false, false, false});
   CHECK(s.last_error(a).code == ErrorCode::not_found);
 }
 
@@ -251,7 +251,7 @@ TEST_CASE("Offers, answers and candidates in a call go only to the other partici
   s.say(s.b, msg::CallOffer{"c1", "alice", "v=0 restart"});
   CHECK(s.of<msg::CallOffer>(s.a).size() == 1);
   CHECK(s.inbox[c].empty());
-  s.say(s.a, msg::CallMedia{"c1", true, false});
+  s.say(s.a, msg::CallMedia{"c1", true, false, false});
   CHECK(s.of<msg::CallMedia>(s.b).at(0).audioMuted);
 }
 

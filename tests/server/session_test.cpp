@@ -61,7 +61,7 @@ TEST_CASE("A device that resumes in place of its silently dead socket gets again
   Talking s;
   // What alice's page got before its socket died: presence, call:ringing, call:accept.
   const auto got = s.got(s.a);
-  s.say(s.b, msg::CallMedia{"c1", true, false});
+  s.say(s.b, msg::CallMedia{"c1", true, false, false});
   s.say(s.b, msg::CallOffer{"c1", "alice", "v=0 ice restart"});  // lost in the dead socket
   const ConnId back = s.resume("alice", "tab-a", got);
   CHECK(s.closed_with[s.a] == kCloseReplaced);
@@ -102,14 +102,14 @@ TEST_CASE("A hang-up sent while the other side's socket was silently dead reache
 
 TEST_CASE("The server's count covers every frame it read from the device, refused ones too", "[hub][resume]") {
   Talking s;
-  s.say(s.a, msg::CallMedia{"c1", true, false});
+  s.say(s.a, msg::CallMedia{"c1", true, false, false});
   s.say(s.a, "not json");
   s.say(s.a, msg::CallAccept{"c-nobody-knows"});
   REQUIRE(s.of<msg::Error>(s.a).size() == 2);
   const ConnId back = s.resume("alice", "tab-a", s.got(s.a));
   CHECK(s.resumed_from(back) == 4u);
   // And the count goes on over the new socket.
-  s.say(back, msg::CallMedia{"c1", false, false});
+  s.say(back, msg::CallMedia{"c1", false, false, false});
   const ConnId again = s.resume("alice", "tab-a", s.got(s.a) + s.got(back));
   CHECK(s.resumed_from(again) == 5u);
 }
@@ -155,7 +155,7 @@ TEST_CASE("Resuming from before the frames the server still keeps starts a new s
   config.resume_frames = 2;
   Talking s(config);
   const auto got = s.got(s.a);
-  for (bool muted : {true, false, true}) s.say(s.b, msg::CallMedia{"c1", muted, false});
+  for (bool muted : {true, false, true}) s.say(s.b, msg::CallMedia{"c1", muted, false, false});
   const ConnId back = s.resume("alice", "tab-a", got);
   CHECK_FALSE(s.resumed_from(back).has_value());
   CHECK(s.of<msg::CallMedia>(back).empty());
@@ -170,9 +170,9 @@ TEST_CASE("Frames older than the resume window are not kept", "[hub][resume]") {
   config.resume_window_ms = 10'000;
   Talking s(config);
   const auto got = s.got(s.a);
-  s.say(s.b, msg::CallMedia{"c1", true, false});
+  s.say(s.b, msg::CallMedia{"c1", true, false, false});
   s.now += 11'000;
-  s.say(s.b, msg::CallMedia{"c1", false, false});
+  s.say(s.b, msg::CallMedia{"c1", false, false, false});
   CHECK_FALSE(s.resumed_from(s.resume("alice", "tab-a", got)).has_value());
 }
 

@@ -29,6 +29,10 @@ auto fields(const ev::HangUp&) { return std::tuple<>(); }
 auto fields(const ev::Leave&) { return std::tuple<>(); }
 auto fields(const ev::SetMicrophone& e) { return std::tie(e.on); }
 auto fields(const ev::SetCamera& e) { return std::tie(e.on); }
+auto fields(const ev::ShareScreen& e) { return std::tie(e.on); }
+auto fields(const ev::ScreenAcquired&) { return std::tuple<>(); }
+auto fields(const ev::ScreenFailed& e) { return std::tie(e.problem); }
+auto fields(const ev::ScreenEnded&) { return std::tuple<>(); }
 auto fields(const ev::Received& e) { return std::tie(e.message); }
 auto fields(const ev::MediaAcquired& e) { return std::tie(e.audio, e.video); }
 auto fields(const ev::MediaFailed& e) { return std::tie(e.problem, e.microphone, e.camera); }
@@ -102,6 +106,11 @@ std::vector<EventRow> event_examples() {
       {R"({"type":"leave"})", ev::Leave{}},
       {R"({"type":"setMicrophone","on":false})", ev::SetMicrophone{false}},
       {R"({"type":"setCamera","on":true})", ev::SetCamera{true}},
+      {R"({"type":"shareScreen","on":false})", ev::ShareScreen{false}},
+      {R"({"type":"shareScreen"})", ev::ShareScreen{true}},
+      {R"({"type":"screenAcquired"})", ev::ScreenAcquired{}},
+      {R"({"type":"screenFailed","problem":"denied"})", ev::ScreenFailed{MediaProblem::denied}},
+      {R"({"type":"screenEnded"})", ev::ScreenEnded{}},
       {received(R"({"v":1,"type":"call:accept","from":"bob","callId":"c1"})"),
        ev::Received{Message{msg::CallAccept{"c1"}, "bob"}}},
       {R"({"type":"mediaAcquired","audio":true,"video":false})", ev::MediaAcquired{true, false}},
@@ -303,6 +312,9 @@ CallView ended_view() {
   v.cameraOn = true;
   v.remoteAudioMuted = true;
   v.remoteVideoMuted = true;
+  v.screenSharing = true;
+  v.remoteScreenShared = true;
+  v.screenProblem = MediaProblem::denied;
   v.startedAt = 1'700'000'001'000;
   v.endedAt = 1'700'000'061'500;
   v.endReason = EndReason::connection_lost;
@@ -315,14 +327,16 @@ CallView ended_view() {
 const Json kEndedViewJson = Json::parse(R"({
   "state":"ended","callId":"c1","peer":"bob","peerName":"Bob Öz","direction":"incoming",
   "callType":"video","connection":"none","ringing":false,"microphoneOn":false,"cameraOn":true,
-  "remoteAudioMuted":true,"remoteVideoMuted":true,"startedAt":1700000001000,
+  "remoteAudioMuted":true,"remoteVideoMuted":true,"screenSharing":true,"remoteScreenShared":true,
+  "screenProblem":"denied","startedAt":1700000001000,
   "endedAt":1700000061500,"endReason":"connection_lost","mediaProblem":"in_use",
   "mediaProblemKind":"video","serverError":"rate_limited"})");
 
 const Json kIdleViewJson = Json::parse(R"({
   "state":"idle","callId":"","peer":"","peerName":"","direction":"outgoing","callType":"audio",
   "connection":"none","ringing":false,"microphoneOn":true,"cameraOn":false,
-  "remoteAudioMuted":false,"remoteVideoMuted":false,"startedAt":null,"endedAt":null,
+  "remoteAudioMuted":false,"remoteVideoMuted":false,"screenSharing":false,"remoteScreenShared":false,
+  "screenProblem":"none","startedAt":null,"endedAt":null,
   "endReason":null,"mediaProblem":"none","mediaProblemKind":"audio","serverError":null})");
 
 struct EffectRow {
@@ -363,6 +377,9 @@ std::vector<EffectRow> effect_examples() {
       {fx::RestartIce{"bob"}, R"({"type":"restartIce","peer":"bob"})"},
       {fx::SetTrackEnabled{MediaKind::audio, false}, R"({"type":"setTrackEnabled","kind":"audio","enabled":false})"},
       {fx::SetTrackEnabled{MediaKind::video, true}, R"({"type":"setTrackEnabled","kind":"video","enabled":true})"},
+      {fx::AcquireScreen{}, R"({"type":"acquireScreen"})"},
+      {fx::AttachScreen{"bob"}, R"({"type":"attachScreen","peer":"bob"})"},
+      {fx::ReleaseScreen{}, R"({"type":"releaseScreen"})"},
       {fx::PlayTone{Tone::none}, R"({"type":"playTone","tone":"none"})"},
       {fx::PlayTone{Tone::ringtone}, R"({"type":"playTone","tone":"ringtone"})"},
       {fx::PlayTone{Tone::ringback}, R"({"type":"playTone","tone":"ringback"})"},
@@ -535,7 +552,8 @@ TEST_CASE("The view's fields are written in the documented order", "[json]") {
   CHECK(view_to_json(CallView{}) ==
         R"({"state":"idle","callId":"","peer":"","peerName":"","direction":"outgoing","callType":"audio",)"
         R"("connection":"none","ringing":false,"microphoneOn":true,"cameraOn":false,"remoteAudioMuted":false,)"
-        R"("remoteVideoMuted":false,"startedAt":null,"endedAt":null,"endReason":null,"mediaProblem":"none",)"
+        R"("remoteVideoMuted":false,"screenSharing":false,"remoteScreenShared":false,"screenProblem":"none",)"
+        R"("startedAt":null,"endedAt":null,"endReason":null,"mediaProblem":"none",)"
         R"("mediaProblemKind":"audio","serverError":null})");
 }
 

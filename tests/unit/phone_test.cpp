@@ -887,3 +887,140 @@ TEST_CASE("A candidate the browser refuses does not disturb an offer in flight",
   auto fx = out.phone.handle(from("bob", msg::CallOffer{"c1", "alice", "v=0 theirs"}), T0 + 22);
   CHECK_FALSE(has<fx::ApplyRemoteDescription>(fx));
 }
+
+// ----- sharing the screen ---------------------------------------------------------------------
+
+TEST_CASE("Sharing the screen asks for a screen, then sends it instead of the camera and tells the peer",
+          "[phone][screen]") {
+  InCall call;
+  auto& alice = call.world.phone("alice");
+  auto ask = alice.handle(ev::ShareScreen{true}, call.world.now);
+  CHECK(has<fx::AcquireScreen>(ask));
+  CHECK(sends(ask) == 0);  // nothing is shared until a screen is chosen
+  CHECK_FALSE(published(ask).screenSharing);
+  auto got = alice.handle(ev::ScreenAcquired{}, call.world.now);
+  REQUIRE(all_of<fx::AttachScreen>(got).size() == 1);
+  CHECK(all_of<fx::AttachScreen>(got)[0].peer == "bob");
+  auto media = sent<msg::CallMedia>(got);
+  REQUIRE(media.size() == 1);
+  CHECK(media[0].screenShared);
+  CHECK_FALSE(media[0].videoMuted);  // the camera is still on, only not sent meanwhile
+  CHECK(published(got).screenSharing);
+}
+
+TEST_CASE("The peer's screen share shows in the view, and ends with it", "[phone][screen]") {
+  InCall call;
+  call.world.act("alice", ev::ShareScreen{true});
+  CHECK(call.world.phone("alice").view().screenSharing);
+  CHECK(call.world.phone("bob").view().remoteScreenShared);
+  call.world.act("alice", ev::ShareScreen{false});
+  CHECK_FALSE(call.world.phone("alice").view().screenSharing);
+  CHECK_FALSE(call.world.screen_open("alice"));
+  CHECK_FALSE(call.world.phone("bob").view().remoteScreenShared);
+}
+
+TEST_CASE("A share the browser ends itself stops, puts the camera back and tells the peer", "[phone][screen]") {
+  InCall call;
+  call.world.act("alice", ev::ShareScreen{true});
+  auto& alice = call.world.phone("alice");
+  auto ended = alice.handle(ev::ScreenEnded{}, call.world.now);
+  CHECK(has<fx::ReleaseScreen>(ended));
+  REQUIRE(sent<msg::CallMedia>(ended).size() == 1);
+  CHECK_FALSE(sent<msg::CallMedia>(ended)[0].screenShared);
+  CHECK_FALSE(published(ended).screenSharing);
+  // Late news of the same end changes nothing.
+  CHECK(alice.handle(ev::ScreenEnded{}, call.world.now).empty());
+}
+
+TEST_CASE("A screen picker closed without a choice says why and shares nothing", "[phone][screen]") {
+  InCall call;
+  call.world.screen_fails["alice"] = ev::ScreenFailed{MediaProblem::denied};
+  call.world.act("alice", ev::ShareScreen{true});
+  const auto& view = call.world.phone("alice").view();
+  CHECK(view.screenProblem == MediaProblem::denied);
+  CHECK_FALSE(view.screenSharing);
+  CHECK_FALSE(call.world.phone("bob").view().remoteScreenShared);
+  CHECK(view.state == CallState::active);
+  // Trying again clears the problem.
+  call.world.screen_fails.clear();
+  call.world.act("alice", ev::ShareScreen{true});
+  CHECK(call.world.phone("alice").view().screenProblem == MediaProblem::none);
+  CHECK(call.world.phone("alice").view().screenSharing);
+}
+
+TEST_CASE("In an audio call the screen goes out on a video transceiver the phones negotiate", "[phone][screen]") {
+  InCall call(CallType::audio);
+  const int offers = call.world.offers;
+  call.world.act("alice", ev::ShareScreen{true});
+  CHECK(call.world.offers == offers + 1);
+  CHECK(call.world.phone("bob").view().remoteScreenShared);
+  for (const char* user : {"alice", "bob"}) {
+    CHECK(call.world.phone(user).view().state == CallState::active);
+    CHECK(call.world.phone(user).view().connection == Connection::connected);
+  }
+}
+
+TEST_CASE("Hanging up while sharing gives the screen back before the connection closes", "[phone][screen]") {
+  InCall call;
+  call.world.act("alice", ev::ShareScreen{true});
+  auto fx = call.world.phone("alice").handle(ev::HangUp{}, call.world.now);
+  std::size_t release = fx.size(), close = fx.size();
+  for (std::size_t i = 0; i < fx.size(); ++i) {
+    if (std::holds_alternative<fx::ReleaseScreen>(fx[i])) release = i;
+    if (std::holds_alternative<fx::ClosePeer>(fx[i])) close = i;
+  }
+  CHECK(release < close);
+  CHECK(close < fx.size());
+  CHECK_FALSE(published(fx).screenSharing);
+}
+
+TEST_CASE("A screen chosen after the share was stopped or the call ended goes straight back", "[phone][screen]") {
+  InCall call;
+  auto& alice = call.world.phone("alice");
+  REQUIRE(has<fx::AcquireScreen>(alice.handle(ev::ShareScreen{true}, call.world.now)));
+  auto stop = alice.handle(ev::ShareScreen{false}, call.world.now);
+  CHECK(has<fx::ReleaseScreen>(stop));
+  CHECK(sent<msg::CallMedia>(stop).empty());  // nothing was shared
+  auto late = alice.handle(ev::ScreenAcquired{}, call.world.now);
+  CHECK(has<fx::ReleaseScreen>(late));
+  CHECK_FALSE(has<fx::AttachScreen>(late));
+  CHECK(sends(late) == 0);
+
+  REQUIRE(has<fx::AcquireScreen>(alice.handle(ev::ShareScreen{true}, call.world.now)));
+  call.world.act("bob", ev::HangUp{});
+  auto after_end = alice.handle(ev::ScreenAcquired{}, call.world.now);
+  CHECK(has<fx::ReleaseScreen>(after_end));
+  CHECK_FALSE(has<fx::AttachScreen>(after_end));
+}
+
+TEST_CASE("The screen can be shared only in a connected call", "[phone][screen][refused]") {
+  World world;
+  auto& alice = world.add("alice");
+  world.add("bob");
+  auto none = alice.handle(ev::ShareScreen{true}, world.now);
+  REQUIRE(all_of<fx::IntentRefused>(none).size() == 1);
+  CHECK(all_of<fx::IntentRefused>(none)[0].error.code == ErrorCode::not_found);
+  world.act("alice", ev::Dial{"c1", "bob", CallType::video, "Bob"});
+  auto ringing = alice.handle(ev::ShareScreen{true}, world.now);
+  REQUIRE(all_of<fx::IntentRefused>(ringing).size() == 1);
+  CHECK(all_of<fx::IntentRefused>(ringing)[0].error.code == ErrorCode::invalid_state);
+  CHECK_FALSE(has<fx::AcquireScreen>(ringing));
+}
+
+TEST_CASE("Asking to share twice while the picker is open asks once", "[phone][screen]") {
+  InCall call;
+  auto& alice = call.world.phone("alice");
+  REQUIRE(has<fx::AcquireScreen>(alice.handle(ev::ShareScreen{true}, call.world.now)));
+  CHECK(alice.handle(ev::ShareScreen{true}, call.world.now).empty());
+}
+
+TEST_CASE("Turning the camera off while sharing keeps the screen going and says both", "[phone][screen]") {
+  InCall call;
+  call.world.act("alice", ev::ShareScreen{true});
+  auto fx = call.world.phone("alice").handle(ev::SetCamera{false}, call.world.now);
+  auto media = sent<msg::CallMedia>(fx);
+  REQUIRE(media.size() == 1);
+  CHECK(media[0].videoMuted);
+  CHECK(media[0].screenShared);
+  CHECK_FALSE(has<fx::ReleaseScreen>(fx));
+}

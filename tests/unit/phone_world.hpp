@@ -122,9 +122,13 @@ class World {
   bool camera_open(const std::string& user) const { return camera_.count(user) && camera_.at(user); }
   bool attached(const std::string& user) const { return peers_.count(user) && peers_.at(user).attached; }
   bool peer_open(const std::string& user) const { return peers_.count(user) > 0; }
+  bool screen_open(const std::string& user) const { return screen_.count(user) && screen_.at(user); }
 
   // When set, a user's getUserMedia fails in this way.
   std::map<std::string, ev::MediaFailed> media_fails;
+  // When set, a user's screen picker fails in this way.
+  std::map<std::string, ev::ScreenFailed> screen_fails;
+  int offers = 0;  // offers made, by anyone
   // When false, a peer connection that has both descriptions does not connect by itself.
   bool auto_connect = true;
   Millis now = 1'000'000;
@@ -137,6 +141,7 @@ class World {
     bool has_remote = false;
     bool attached = false;
     PeerState state = PeerState::new_;
+    CallType call_type = CallType::audio;
   };
   struct Queued {
     std::string user;
@@ -189,12 +194,27 @@ class World {
             camera_[user] = false;
           } else if constexpr (std::is_same_v<T, fx::OpenPeer>) {
             peers_[user] = Peer{e.peer, ++generations_};
+            peers_[user].call_type = e.callType;
             if (e.initiator) from_peer(user, ev::NegotiationNeeded{e.peer});
           } else if constexpr (std::is_same_v<T, fx::ClosePeer>) {
             peers_.erase(user);
           } else if constexpr (std::is_same_v<T, fx::AttachMedia>) {
             peers_.at(user).attached = true;
+          } else if constexpr (std::is_same_v<T, fx::AcquireScreen>) {
+            auto fail = screen_fails.find(user);
+            if (fail != screen_fails.end()) {
+              queue(user, fail->second);
+            } else {
+              screen_[user] = true;
+              queue(user, ev::ScreenAcquired{});
+            }
+          } else if constexpr (std::is_same_v<T, fx::AttachScreen>) {
+            // An audio call's connection has no video transceiver: adding one renegotiates.
+            if (peers_.at(user).call_type == CallType::audio) from_peer(user, ev::NegotiationNeeded{e.peer});
+          } else if constexpr (std::is_same_v<T, fx::ReleaseScreen>) {
+            screen_[user] = false;
           } else if constexpr (std::is_same_v<T, fx::MakeOffer>) {
+            ++offers;
             peers_.at(user).has_local = true;
             signaling(user, SignalingState::have_local_offer);
             from_peer(user, ev::LocalDescription{e.peer, SdpType::offer, "v=0 offer from " + user});
@@ -229,6 +249,7 @@ class World {
   std::map<TimerKey, Millis> timers_;
   std::map<std::string, bool> media_;
   std::map<std::string, bool> camera_;
+  std::map<std::string, bool> screen_;
 };
 
 }  // namespace duet::test

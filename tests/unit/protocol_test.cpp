@@ -107,8 +107,9 @@ std::vector<Message> examples() {
       {msg::CallIceCandidate{"c-1", "", mid_only}, ""},
       {msg::CallEnd{"c-1", EndReason::hangup}, ""},
       {msg::CallEnd{"c-1", EndReason::connection_lost}, "bob"},
-      {msg::CallMedia{"c-1", true, false}, "alice"},
-      {msg::CallMedia{"c-1", false, true}, ""},
+      {msg::CallMedia{"c-1", true, false, false}, "alice"},
+      {msg::CallMedia{"c-1", false, true, false}, ""},
+      {msg::CallMedia{"c-1", false, false, true}, "alice"},
   };
 }
 
@@ -146,8 +147,16 @@ TEST_CASE("serialize writes v and type first, then from, then the fields", "[pro
   CHECK(serialize({msg::CallRinging{"c1"}, ""}) == R"({"v":1,"type":"call:ringing","callId":"c1"})");
   CHECK(serialize({msg::CallAccept{"c1"}, "bob"}) ==
         R"({"v":1,"type":"call:accept","from":"bob","callId":"c1"})");
-  CHECK(serialize({msg::CallMedia{"c1", true, false}, ""}) ==
+  CHECK(serialize({msg::CallMedia{"c1", true, false, false}, ""}) ==
         R"({"v":1,"type":"call:media","callId":"c1","audioMuted":true,"videoMuted":false})");
+}
+
+TEST_CASE("call:media says screenShared only when the screen is shared, and absent reads as false", "[protocol]") {
+  CHECK(serialize({msg::CallMedia{"c1", false, false, true}, ""}) ==
+        R"({"v":1,"type":"call:media","callId":"c1","audioMuted":false,"videoMuted":false,"screenShared":true})");
+  CHECK_FALSE(body_as<msg::CallMedia>(parsed(wire("call:media", R"("callId":"c1","audioMuted":false,"videoMuted":true)"))).screenShared);
+  CHECK(refused(wire("call:media", R"("callId":"c1","audioMuted":false,"videoMuted":true,"screenShared":1)")).code ==
+        ErrorCode::wrong_type);
 }
 
 TEST_CASE("serialize omits empty optional strings and always writes reasons", "[protocol]") {
@@ -835,7 +844,7 @@ TEST_CASE("call_id_of gives the call a message concerns, or nothing", "[protocol
   CHECK(call_id_of(msg::Error{ErrorCode::busy, "", "", ""}).empty());
   CHECK(call_id_of(msg::Error{ErrorCode::busy, "", "call:initiate", "c9"}) == "c9");
   CHECK(call_id_of(msg::CallOffer{"c1", "", "v=0"}) == "c1");
-  CHECK(call_id_of(msg::CallMedia{"c2", true, true}) == "c2");
+  CHECK(call_id_of(msg::CallMedia{"c2", true, true, false}) == "c2");
   for (const Message& m : examples()) {
     if (m.body.index() >= 4) CHECK_FALSE(call_id_of(m.body).empty());
   }

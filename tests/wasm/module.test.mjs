@@ -278,6 +278,14 @@ describe('duet-core.mjs, used as duet-core.d.ts declares it', () => {
       has(act('alice', { type: 'peerStateChanged', peer: 'bob', state: 'disconnected' }), 'startTimer', { timer: 'ice_grace' });
       has(act('alice', { type: 'timerFired', timer: 'ice_grace', callId: 'c1' }), 'restartIce', { peer: 'bob' });
       act('alice', { type: 'peerStateChanged', peer: 'bob', state: 'connected' });
+      // alice shares her screen, and the browser's own "stop sharing" ends it.
+      has(act('alice', { type: 'shareScreen', on: true }), 'acquireScreen');
+      const sharing = act('alice', { type: 'screenAcquired' });
+      has(sharing, 'attachScreen', { peer: 'bob' });
+      relay('alice', sharing);
+      assert.equal(state('bob').remoteScreenShared, true);
+      has(act('alice', { type: 'screenEnded' }), 'releaseScreen');
+      assert.equal(state('alice').screenSharing, false);
       // alice hangs up; bob's phone ends too, and refuses a hang-up of a call that is over.
       const hungUp = act('alice', { type: 'hangUp' });
       has(hungUp, 'closePeer', { peer: 'bob' });
