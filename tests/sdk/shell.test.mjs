@@ -24,13 +24,21 @@ async function settle(rounds = 5) {
 
 // ----- Fakes --------------------------------------------------------------------------------------
 
-class FakeTrack {
+class FakeTrack extends EventTarget {
   constructor(kind) {
+    super();
     this.kind = kind;
     this.enabled = true;
     this.readyState = 'live';
+    this.contentHint = '';
   }
+  // Like the browser's: stop() fires no 'ended'.
   stop() { this.readyState = 'ended'; }
+  // The browser's side: the track ends by itself (the user clicked the browser's "Stop sharing").
+  end() {
+    this.readyState = 'ended';
+    this.dispatchEvent(new Event('ended'));
+  }
 }
 
 class FakeStream {
@@ -49,11 +57,34 @@ function domError(name) {
 
 // getUserMedia that answers from a script: each call takes the next step, a function of the
 // constraints returning the stream or throwing; `hold` makes the next call wait until released.
+// getDisplayMedia the same, with its own script and streams; while `displayHeld`, each call waits
+// in `displayPending` until the test calls the function there.
 class FakeMediaDevices {
   constructor() {
     this.requests = [];
     this.script = [];
     this.streams = [];
+    this.displayRequests = [];
+    this.displayScript = [];
+    this.displayStreams = [];
+    this.displayHeld = false;
+    this.displayPending = [];
+  }
+  getDisplayMedia(options) {
+    this.displayRequests.push(options);
+    const step = this.displayScript.shift() ?? 'grant';
+    const answer = () => {
+      if (step !== 'grant') throw domError(step);
+      const stream = new FakeStream([new FakeTrack('video')]);
+      this.displayStreams.push(stream);
+      return stream;
+    };
+    if (this.displayHeld) {
+      return new Promise((resolve, reject) => {
+        this.displayPending.push(() => { try { resolve(answer()); } catch (e) { reject(e); } });
+      });
+    }
+    return new Promise((resolve) => resolve(answer()));
   }
   getUserMedia(constraints) {
     this.requests.push(constraints);
@@ -100,8 +131,12 @@ class FakePeerConnection {
     FakePeerConnection.all.push(this);
   }
   static get last() { return FakePeerConnection.all.at(-1); }
-  addTransceiver(kind, init) {
-    const transceiver = new FakeTransceiver(kind, init.direction);
+  // A kind, or a track to send (the transceiver then starts with it).
+  addTransceiver(trackOrKind, init) {
+    const track = typeof trackOrKind === 'string' ? null : trackOrKind;
+    const transceiver = new FakeTransceiver(track ? track.kind : trackOrKind, init.direction);
+    transceiver.sender.track = track;
+    transceiver.init = init;
     this.transceivers.push(transceiver);
     return transceiver;
   }
@@ -281,6 +316,17 @@ async function dialed(t, { video = true, peer = 'bob' } = {}) {
   assert.ok(initiate, `no call:initiate in ${JSON.stringify(t.transport.sent)}`);
   assert.equal(initiate.callId, callId);
   return { callId, pc: FakePeerConnection.last };
+}
+
+// Dials, is accepted and connects: the call is active, nothing is left in the sent frames.
+async function activeCall(t, { video = true } = {}) {
+  const { callId, pc } = await dialed(t, { video });
+  t.transport.deliver({ type: 'call:accept', from: 'bob', callId });
+  await settle();
+  pc.setConnection('connected');
+  assert.equal(t.client.view.state, 'active');
+  t.transport.take();
+  return { callId, pc };
 }
 
 before(async () => {
@@ -566,6 +612,226 @@ describe('the peer connection', () => {
     pc.setConnection('failed'); // the core restarts ICE at once
     assert.deepEqual(pc.calls.filter((c) => c === 'restartIce'), ['restartIce']);
     assert.equal(t.client.view.connection, 'reconnecting');
+  });
+});
+
+describe('sharing the screen', () => {
+  const screenOf = (t, i = -1) => t.media.displayStreams.at(i).getVideoTracks()[0];
+  const mediaFrames = (t) => t.transport.take().filter((m) => m.type === 'call:media');
+
+  test('shareScreen in an active call opens the picker before it returns and puts the screen on the camera\'s sender', async () => {
+    const t = await signedIn();
+    const { pc } = await activeCall(t);
+    const camera = t.client.localStream.getVideoTracks()[0];
+    t.client.shareScreen();
+    // Still inside the click's task: the browser's user gesture is still there.
+    assert.deepEqual(t.media.displayRequests, [{ video: true, audio: false }]);
+    await settle();
+    const screen = screenOf(t);
+    assert.equal(pc.transceivers[1].sender.track, screen);
+    assert.equal(pc.transceivers[0].sender.track, t.client.localStream.getAudioTracks()[0]);
+    assert.equal(screen.contentHint, 'detail');
+    assert.equal(camera.readyState, 'live', 'the camera stays open to come back');
+    assert.deepEqual(t.events.filter((e) => e.type.startsWith('screen')), [{ type: 'screenAcquired' }]);
+    assert.deepEqual([t.client.view.screenSharing, t.client.view.screenProblem], [true, 'none']);
+    assert.deepEqual(mediaFrames(t).map((m) => m.screenShared), [true]);
+    assert.equal(pc.transceivers.length, 2, 'no transceiver added in a video call');
+  });
+
+  test('the browser\'s "Stop sharing" ends the track: screenEnded is reported and the camera goes back, still off if it was off', async () => {
+    const t = await signedIn();
+    const { pc } = await activeCall(t);
+    const camera = t.client.localStream.getVideoTracks()[0];
+    t.client.setCamera(false);
+    t.client.shareScreen();
+    await settle();
+    const screen = screenOf(t);
+    assert.equal(pc.transceivers[1].sender.track, screen);
+    t.transport.take();
+    screen.end();
+    await settle();
+    assert.equal(t.events.at(-1).type, 'screenEnded');
+    assert.equal(pc.transceivers[1].sender.track, camera);
+    assert.equal(camera.enabled, false, 'the camera came back on');
+    assert.equal(t.client.view.screenSharing, false);
+    assert.deepEqual(mediaFrames(t).map((m) => m.screenShared ?? false), [false]);
+  });
+
+  test('shareScreen(false) stops the screen\'s tracks and puts the camera back', async () => {
+    const t = await signedIn();
+    const { pc } = await activeCall(t);
+    const camera = t.client.localStream.getVideoTracks()[0];
+    t.client.shareScreen(true);
+    await settle();
+    const screen = screenOf(t);
+    t.client.shareScreen(false);
+    await settle();
+    assert.equal(screen.readyState, 'ended');
+    assert.equal(pc.transceivers[1].sender.track, camera);
+    assert.equal(camera.enabled, true);
+    assert.equal(t.client.view.screenSharing, false);
+    screen.end(); // a late 'ended' of the stopped track reports nothing
+    await settle();
+    assert.ok(!t.events.some((e) => e.type === 'screenEnded'));
+  });
+
+  test('a picker the user closes reports screenFailed denied: the view says so and the camera stays on the sender', async () => {
+    const t = await signedIn();
+    const { pc } = await activeCall(t);
+    const camera = t.client.localStream.getVideoTracks()[0];
+    t.media.displayScript = ['NotAllowedError'];
+    t.client.shareScreen();
+    await settle();
+    assert.deepEqual(t.events.at(-1), { type: 'screenFailed', problem: 'denied' });
+    assert.deepEqual([t.client.view.screenSharing, t.client.view.screenProblem, t.client.view.state], [false, 'denied', 'active']);
+    assert.equal(pc.transceivers[1].sender.track, camera);
+    assert.deepEqual(mediaFrames(t), []);
+  });
+
+  test('without getDisplayMedia canShareScreen is false, and a share fails as not_found', async () => {
+    const devices = new FakeMediaDevices();
+    devices.getDisplayMedia = undefined;
+    const t = await signedIn({ mediaDevices: devices });
+    assert.equal(t.client.canShareScreen, false);
+    t.media = devices;
+    await activeCall(t);
+    t.client.shareScreen();
+    await settle();
+    assert.deepEqual(t.events.at(-1), { type: 'screenFailed', problem: 'not_found' });
+    assert.equal(t.client.view.screenProblem, 'not_found');
+  });
+
+  test('canShareScreen: the client asks its own mediaDevices, DuetClient asks navigator.mediaDevices', async () => {
+    const t = await signedIn();
+    assert.equal(t.client.canShareScreen, true);
+    assert.equal(DuetClient.canShareScreen, false, 'Node has no navigator.mediaDevices');
+    Object.defineProperty(globalThis, 'navigator', { value: { mediaDevices: new FakeMediaDevices() }, configurable: true });
+    try {
+      assert.equal(DuetClient.canShareScreen, true);
+      globalThis.navigator.mediaDevices.getDisplayMedia = undefined; // a phone
+      assert.equal(DuetClient.canShareScreen, false);
+    } finally {
+      delete globalThis.navigator;
+    }
+  });
+
+  test('in an audio call the screen goes out on a new video transceiver, and the negotiation it needs goes out', async () => {
+    const t = await signedIn();
+    const { callId, pc } = await activeCall(t, { video: false });
+    assert.deepEqual(pc.transceivers.map((x) => x.receiver.track.kind), ['audio']);
+    t.client.shareScreen();
+    await settle();
+    const screen = screenOf(t);
+    assert.equal(pc.transceivers.length, 2);
+    assert.equal(pc.transceivers[1].sender.track, screen);
+    assert.deepEqual(pc.transceivers[1].init, { direction: 'sendrecv' });
+    assert.equal(pc.transceivers[0].sender.track, t.client.localStream.getAudioTracks()[0]);
+    t.transport.take();
+    pc.fire('negotiationneeded'); // what the browser does after addTransceiver
+    await settle();
+    assert.deepEqual(t.transport.take().map((m) => [m.type, m.callId]), [['call:offer', callId]]);
+
+    // Stopping leaves the transceiver without a track (an audio call has no camera); sharing
+    // again reuses it, with no new negotiation.
+    t.client.shareScreen(false);
+    await settle();
+    assert.equal(pc.transceivers[1].sender.track, null);
+    t.client.shareScreen();
+    await settle();
+    assert.equal(pc.transceivers.length, 2);
+    assert.equal(pc.transceivers[1].sender.track, screenOf(t));
+  });
+
+  test('a remote description applied while sharing leaves the screen on the sender', async () => {
+    const t = await signedIn();
+    const { callId, pc } = await activeCall(t, { video: false });
+    t.client.shareScreen();
+    await settle();
+    const screen = screenOf(t);
+    t.transport.deliver({ type: 'call:offer', from: 'bob', callId, sdp: 'v=0\r\ns=bob-offer\r\n' });
+    await settle();
+    assert.ok(pc.calls.includes('setRemoteDescription:offer'));
+    assert.equal(pc.transceivers[1].sender.track, screen);
+  });
+
+  test('hanging up while sharing stops the screen track before the connection closes', async () => {
+    const t = await signedIn();
+    const { pc } = await activeCall(t);
+    t.client.shareScreen();
+    await settle();
+    const screen = screenOf(t);
+    let screenAtClose;
+    const close = pc.close.bind(pc);
+    pc.close = () => { screenAtClose = screen.readyState; close(); };
+    t.client.hangUp();
+    assert.equal(screenAtClose, 'ended');
+    assert.equal(pc.closed, true);
+    assert.deepEqual([t.client.view.state, t.client.view.screenSharing], ['ended', false]);
+    screen.end();
+    await settle();
+    assert.ok(!t.events.some((e) => e.type === 'screenEnded'));
+  });
+
+  test('close() while sharing stops the screen track', async () => {
+    const t = await signedIn();
+    await activeCall(t);
+    t.client.shareScreen();
+    await settle();
+    await t.client.close();
+    assert.equal(screenOf(t).readyState, 'ended');
+  });
+
+  test('a screen chosen after the call ended is stopped at once and not reported', async () => {
+    const t = await signedIn();
+    await activeCall(t);
+    t.media.displayHeld = true;
+    t.client.shareScreen();
+    t.client.hangUp();
+    t.media.displayPending.shift()();
+    await settle();
+    assert.equal(screenOf(t).readyState, 'ended');
+    assert.ok(!t.events.some((e) => e.type.startsWith('screen')), JSON.stringify(t.events.filter((e) => e.type.startsWith('screen'))));
+  });
+
+  test('on, off and on again while the first picker is open: the first screen is stopped, the second goes out', async () => {
+    const t = await signedIn();
+    const { pc } = await activeCall(t);
+    const camera = t.client.localStream.getVideoTracks()[0];
+    t.media.displayHeld = true;
+    t.client.shareScreen();
+    t.client.shareScreen(false);
+    t.client.shareScreen();
+    assert.equal(t.media.displayRequests.length, 2);
+    t.media.displayPending.shift()(); // the first picker answers first
+    await settle();
+    assert.equal(screenOf(t, 0).readyState, 'ended');
+    assert.equal(t.client.view.screenSharing, false, 'the first screen was taken for the second');
+    assert.equal(pc.transceivers[1].sender.track, camera);
+    t.media.displayPending.shift()();
+    await settle();
+    assert.equal(screenOf(t, 1).readyState, 'live');
+    assert.equal(pc.transceivers[1].sender.track, screenOf(t, 1));
+    assert.equal(t.client.view.screenSharing, true);
+    assert.deepEqual(t.events.filter((e) => e.type === 'screenAcquired').length, 1);
+  });
+
+  test('the other side\'s screen in an audio call: its video track joins the remote stream, which is emitted again', async () => {
+    const t = await signedIn();
+    const { callId, pc } = await activeCall(t, { video: false });
+    const voice = new FakeTrack('audio');
+    pc.fire('track', { track: voice });
+    const stream = t.client.remoteStream;
+    t.transport.deliver({ type: 'call:media', from: 'bob', callId, audioMuted: false, videoMuted: false, screenShared: true });
+    assert.equal(t.client.view.remoteScreenShared, true);
+    const screen = new FakeTrack('video'); // after the renegotiation bob's share started
+    pc.fire('track', { track: screen });
+    assert.equal(t.client.remoteStream, stream);
+    assert.deepEqual(stream.getTracks(), [voice, screen]);
+    const emitted = t.log.filter(([n]) => n === 'remoteStream').map(([, v]) => v);
+    assert.deepEqual(emitted.length, 2);
+    assert.ok(emitted.every((v) => v === stream));
+    t.transport.deliver({ type: 'call:media', from: 'bob', callId, audioMuted: false, videoMuted: false });
+    assert.equal(t.client.view.remoteScreenShared, false);
   });
 });
 
@@ -1127,11 +1393,12 @@ describe('duet-client.d.ts', () => {
 
   test('declares exactly the public members of DuetClient', () => {
     const body = block('export declare class DuetClient {');
-    const declared = new Set([...body.matchAll(/^ {2}(?:readonly |static )?(\w+)[<(:?]/gm)].map((m) => m[1]));
-    declared.delete('constructor');
-    const actual = new Set(Object.getOwnPropertyNames(DuetClient.prototype).filter((n) => n !== 'constructor'));
-    for (const name of Object.getOwnPropertyNames(DuetClient)) if (!['length', 'name', 'prototype'].includes(name)) actual.add(name);
-    assert.deepEqual([...declared].sort(), [...actual].sort());
+    const members = [...body.matchAll(/^ {2}(static )?(?:readonly )?(\w+)[<(:?]/gm)];
+    const declared = (statics) => members.filter((m) => Boolean(m[1]) === statics).map((m) => m[2]).filter((n) => n !== 'constructor').sort();
+    const instance = Object.getOwnPropertyNames(DuetClient.prototype).filter((n) => n !== 'constructor').sort();
+    const statics = Object.getOwnPropertyNames(DuetClient).filter((n) => !['length', 'name', 'prototype'].includes(n)).sort();
+    assert.deepEqual(declared(false), instance);
+    assert.deepEqual(declared(true), statics);
   });
 
   test('declares exactly the events the client emits', async () => {

@@ -56,8 +56,9 @@ export interface DuetClientOptions {
   iceServers?: RTCIceServer[];
   /** The core's PhoneConfig (timeouts, preconnect); a bad field rejects create() with bad_value. */
   config?: PhoneConfig;
-  /** Where getUserMedia comes from; default navigator.mediaDevices. */
-  mediaDevices?: Pick<MediaDevices, 'getUserMedia'>;
+  /** Where getUserMedia, and getDisplayMedia for shareScreen(), come from; default
+   *  navigator.mediaDevices. Without getDisplayMedia, canShareScreen is false. */
+  mediaDevices?: Pick<MediaDevices, 'getUserMedia'> & Partial<Pick<MediaDevices, 'getDisplayMedia'>>;
   /** Play the ringtone and ringback with WebAudio (default true). The 'tone' event fires either way. */
   tones?: boolean;
   /** Sees every event handed to the core with what came back, in order: for debugging and logs.
@@ -116,11 +117,14 @@ export interface DuetProblem {
 }
 
 export interface DuetClientEvents {
-  /** The core published a new CallView: render it. */
+  /** The core published a new CallView: render it. Screen sharing is in its screenSharing,
+   *  remoteScreenShared and screenProblem (declared with CallView in duet-core.d.ts). */
   state: CallView;
   /** The camera and microphone stream of the call (show it muted), or null when released. */
   localStream: MediaStream | null;
-  /** The other side's stream (play it in a <video> or <audio> that is not muted), or null. */
+  /** The other side's stream (play it in a <video> or <audio> that is not muted), or null.
+   *  Emitted again, with the same stream, for every track that joins it: in an audio call the
+   *  other side's screen share adds a video track later. */
   remoteStream: MediaStream | null;
   /** A contact came online, went busy or offline. */
   presence: Presence;
@@ -146,6 +150,9 @@ export interface DuetError extends Error {
 
 export declare class DuetClient {
   private constructor();
+  /** Whether this browser can share a screen: navigator.mediaDevices.getDisplayMedia exists.
+   *  False on phones, on insecure pages, in browsers without screen capture. */
+  static readonly canShareScreen: boolean;
   /** Loads the core, gets the ICE servers, connects and signs in; resolves after auth:ok.
    *  Rejects with a DuetError: 'unauthenticated' for a bad token, 'bad_value' for bad options. */
   static create(options: DuetClientOptions): Promise<DuetClient>;
@@ -166,6 +173,9 @@ export declare class DuetClient {
   /** The current call's RTCPeerConnection, for getStats(); do not change it. */
   readonly peerConnection: RTCPeerConnection | null;
   readonly iceServers: RTCIceServer[];
+  /** Whether this client can share a screen: the mediaDevices it was created with have
+   *  getDisplayMedia. Hide the share button when false. */
+  readonly canShareScreen: boolean;
 
   /** Returns a function that removes the listener. Throws a DuetError 'closed' on a closed client. */
   on<K extends keyof DuetClientEvents>(event: K, listener: (value: DuetClientEvents[K]) => void): () => void;
@@ -181,6 +191,12 @@ export declare class DuetClient {
   leave(): void;
   setMicrophone(on: boolean): void;
   setCamera(on: boolean): void;
+  /** Shares the screen (true, the default) in place of the camera, or stops (false). The core
+   *  allows it in an active call; in an audio call a video track is added and negotiated.
+   *  Call it from a click handler: the browser opens its picker only with a user gesture.
+   *  The view's screenSharing says when it is out; screenProblem why it could not be ('denied'
+   *  also when the user closed the picker). A refusal comes as a 'refused' event. */
+  shareScreen(on?: boolean): void;
   /** Lets tones play: call it from a user gesture (browsers block audio before one). Rejects
    *  with a DuetError 'closed' on a closed client. */
   unlockAudio(): Promise<void>;

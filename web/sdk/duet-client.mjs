@@ -418,7 +418,9 @@ export class DuetClient {
   #localStream = null;
   #mediaGeneration = 0;
   #trackEnabled = { audio: true, video: true };
-  #peer = null; // { pc, peer, attached, remoteStream }
+  #screenStream = null; // getDisplayMedia's stream while the core holds it
+  #screenGeneration = 0; // a getDisplayMedia answered after a releaseScreen is not kept
+  #peer = null; // { pc, peer, attached, screen, remoteStream }
   #timers = new Map();
   #tones = new TonePlayer();
   #playTones;
@@ -575,6 +577,13 @@ export class DuetClient {
   get peerConnection() { return this.#peer?.pc ?? null; }
   /** The ICE servers peer connections are opened with. */
   get iceServers() { return this.#iceServers; }
+  /**
+   * Whether this browser can share a screen (getDisplayMedia exists on navigator.mediaDevices).
+   * False on phones, in insecure contexts, and in browsers without screen capture: hide the button.
+   */
+  static get canShareScreen() { return typeof globalThis.navigator?.mediaDevices?.getDisplayMedia === 'function'; }
+  /** Whether this client can share a screen: the mediaDevices it was created with have getDisplayMedia. */
+  get canShareScreen() { return typeof this.#mediaDevices?.getDisplayMedia === 'function'; }
 
   /**
    * Listens to an event; returns a function that stops listening.
@@ -628,6 +637,12 @@ export class DuetClient {
   setMicrophone(on) { this.#intent({ type: 'setMicrophone', on: Boolean(on) }); }
   /** Turns the camera on or off (video calls). */
   setCamera(on) { this.#intent({ type: 'setCamera', on: Boolean(on) }); }
+  /**
+   * Starts (true) or stops (false) sharing the screen in place of the camera. Call it straight
+   * from a click handler: the browser opens its picker only with a user gesture, and the SDK
+   * calls getDisplayMedia before shareScreen() returns.
+   */
+  shareScreen(on = true) { this.#intent({ type: 'shareScreen', on: Boolean(on) }); }
 
   /**
    * Starts or resumes audio output for the ringtone and ringback. Browsers keep audio silent until
@@ -732,6 +747,9 @@ export class DuetClient {
       case 'addRemoteCandidate': return this.#addRemoteCandidate(effect);
       case 'restartIce': return this.#restartIce(effect.peer);
       case 'setTrackEnabled': return this.#setTrackEnabled(effect.kind, effect.enabled);
+      case 'acquireScreen': return void this.#acquireScreen();
+      case 'attachScreen': return this.#attachScreen(effect.peer);
+      case 'releaseScreen': return this.#releaseScreen();
       case 'playTone': return this.#playTone(effect.tone);
       case 'startTimer': return this.#startTimer(effect.timer, effect.callId, effect.afterMs);
       case 'cancelTimer': return this.#cancelTimer(effect.timer, effect.callId);
@@ -976,6 +994,97 @@ export class DuetClient {
     }
   }
 
+  // ----- The screen -------------------------------------------------------------------------------
+
+  // getDisplayMedia is called before the first await: the intent's click is the user gesture
+  // the browser asks for, and it lasts only while the click's task runs. Like getUserMedia's, an
+  // answer that comes after a releaseScreen (the call ended, or sharing was stopped while the
+  // picker was open) is not reported: the core waits only for the answer to its latest
+  // acquireScreen, and an old one reported after a new request would be taken for the new one's.
+  async #acquireScreen() {
+    const generation = ++this.#screenGeneration;
+    const current = () => generation === this.#screenGeneration && !this.#closed;
+    const devices = this.#mediaDevices;
+    if (typeof devices?.getDisplayMedia !== 'function') {
+      // A phone, an insecure page, or a browser without screen capture.
+      await Promise.resolve();
+      if (current()) this.#report({ type: 'screenFailed', problem: 'not_found' });
+      return;
+    }
+    let stream;
+    try {
+      stream = await devices.getDisplayMedia({ video: true, audio: false });
+    } catch (error) {
+      // NotAllowedError, so 'denied', is also the user closing the picker.
+      if (current()) this.#report({ type: 'screenFailed', problem: mediaProblemOf(error) });
+      return;
+    }
+    if (!current()) return stopTracks(stream);
+    this.#screenStream = stream;
+    for (const track of stream.getVideoTracks()) {
+      // Text and edges stay sharp: the encoder gives up frame rate rather than resolution.
+      track.contentHint = 'detail';
+      // The browser's own "Stop sharing" ends the track without a word from the app.
+      track.addEventListener('ended', () => {
+        if (this.#screenStream === stream) this.#report({ type: 'screenEnded' });
+      }, { once: true });
+    }
+    this.#report({ type: 'screenAcquired' });
+  }
+
+  // The screen goes where the camera's video goes: the video transceiver's sender. An audio call
+  // has none, so one is added; the browser then fires negotiationneeded and the core renegotiates.
+  #attachScreen(peer) {
+    const record = this.#peerFor(peer);
+    const track = this.#screenStream?.getVideoTracks()[0];
+    if (!record || !track) return;
+    record.screen = track;
+    const transceiver = this.#videoTransceiver(record);
+    if (!transceiver) {
+      // Without stream ids, like the transceivers openPeer adds: the other side puts every track
+      // of the call in its one remote stream.
+      record.pc.addTransceiver(track, { direction: 'sendrecv' });
+      return;
+    }
+    if (transceiver.sender.track === track) return;
+    transceiver.sender.replaceTrack(track).catch((error) => {
+      if (this.#peer === record) console.warn('[duet] replaceTrack(screen) failed:', error);
+    });
+  }
+
+  #releaseScreen() {
+    this.#screenGeneration++; // a getDisplayMedia still in flight is stopped when it resolves
+    const stream = this.#screenStream;
+    if (!stream) return;
+    this.#screenStream = null;
+    stopTracks(stream);
+    const record = this.#peer;
+    if (!record?.screen) return; // not attached to the current connection
+    record.screen = null;
+    // Where attachScreen put it. Found by place rather than by its track: sender.track changes
+    // only when a replaceTrack resolves, and the screen's may still be on its way.
+    const transceiver = this.#videoTransceiver(record);
+    if (!transceiver) return;
+    // The camera goes back, enabled or not as the user left it; before attachMedia, nothing.
+    const camera = record.attached ? this.#localStream?.getVideoTracks()[0] ?? null : null;
+    transceiver.sender.replaceTrack(camera).catch((error) => {
+      if (this.#peer === record) console.warn('[duet] replaceTrack(camera) failed:', error);
+    });
+  }
+
+  #dropScreenStream() {
+    this.#screenGeneration++;
+    const stream = this.#screenStream;
+    this.#screenStream = null;
+    stopTracks(stream);
+  }
+
+  // The transceiver that carries this side's video: the first video one that is not stopped.
+  #videoTransceiver(record) {
+    return record.pc.getTransceivers().find((transceiver) =>
+      transceiver.receiver.track?.kind === 'video' && transceiver.currentDirection !== 'stopped' && transceiver.direction !== 'stopped') ?? null;
+  }
+
   // ----- The peer connection ----------------------------------------------------------------------
 
   // The current peer record for this peer id, or null (a stale effect, or none open).
@@ -995,7 +1104,7 @@ export class DuetClient {
       this.#report({ type: 'peerStateChanged', peer, state: 'failed' });
       return;
     }
-    const record = { pc, peer, attached: false, remoteStream: null };
+    const record = { pc, peer, attached: false, screen: null, remoteStream: null };
     this.#peer = record;
     // Every handler first asks: is this still the current peer connection? A closed one's late
     // events must not reach the core, which may already have a new one to the same peer.
@@ -1050,14 +1159,16 @@ export class DuetClient {
   }
 
   // Puts the local tracks on the transceivers, by kind: on those there are now, and (called again
-  // after every remote description) on those a remote offer added.
+  // after every remote description) on those a remote offer added. While the screen is shared it
+  // keeps the video transceiver.
   #attachTracks(record) {
     if (!record.attached) return;
     const tracks = this.#localStream?.getTracks() ?? [];
+    const screenOn = record.screen ? this.#videoTransceiver(record) : null;
     for (const transceiver of record.pc.getTransceivers()) {
       if (transceiver.currentDirection === 'stopped' || transceiver.direction === 'stopped') continue;
       const kind = transceiver.receiver.track?.kind;
-      const track = tracks.find((t) => t.kind === kind) ?? null;
+      const track = transceiver === screenOn ? record.screen : tracks.find((t) => t.kind === kind) ?? null;
       if (transceiver.sender.track === track) continue;
       transceiver.sender.replaceTrack(track).catch((error) => {
         if (this.#peer === record) console.warn(`[duet] replaceTrack(${kind}) failed:`, error);
@@ -1171,6 +1282,7 @@ export class DuetClient {
     if (this.#peer) this.#closePeer(this.#peer.peer);
     this.#mediaGeneration++;
     this.#dropLocalStream();
+    this.#dropScreenStream();
     const transport = this.#transport;
     if (transport) {
       transport.close();
