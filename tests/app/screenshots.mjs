@@ -347,7 +347,20 @@ async function main() {
     await pb.getByTestId('remote-camera-off').waitFor();
     await shot(pb, 'call-remote-camera-off-en-desktop');
     await pa.getByTestId('camera-button').click();
+    // Ayşe shares her screen (this browser has the fake picker): Burak sees it whole.
+    await pa.getByTestId('screen-button').click();
+    await pa.getByTestId('self-sharing').waitFor();
+    check(await pa.getByTestId('self-sharing').textContent() === 'Ekranınızı paylaşıyorsunuz', 'sharing: "Ekranınızı paylaşıyorsunuz"');
+    check(await pa.getByTestId('screen-button').getAttribute('aria-pressed') === 'true', 'share screen: aria-pressed');
+    check(await pa.getByTestId('screen-button').textContent() === 'Paylaşımı durdur', 'share screen: "Paylaşımı durdur"');
+    await pb.getByTestId('remote-sharing').waitFor();
+    check(await pb.getByTestId('remote-sharing').textContent() === 'Ayşe Yılmaz is sharing their screen', '"Ayşe Yılmaz is sharing their screen"');
+    await pb.waitForFunction(() => (document.querySelector('[data-testid="remote-video"]')?.videoWidth ?? 0) === 1280, null, { timeout: 15000 });
+    await shot(pb, 'call-remote-screen-en-desktop');
     await pa.setViewportSize(PHONE);
+    await shot(pa, 'call-sharing-tr-phone');
+    await pa.getByTestId('screen-button').click();
+    await pb.getByTestId('remote-sharing').waitFor({ state: 'detached' });
     await shot(pa, 'call-active-video-tr-phone');
     await pa.setViewportSize(DESKTOP);
     await pa.getByTestId('hangup-button').click();
