@@ -17,6 +17,8 @@
 //
 // The browser asks for media permissions for real (no --use-fake-ui-for-media-stream): each
 // context is granted what its user allows, and anything else is denied by Chromium itself.
+// A scenario may ask for a browser of its own with more flags (`chromiumArgs`): screen sharing
+// needs the fake picker, since headless Chromium's getDisplayMedia never resolves without it.
 // The page's peer connections are recorded by an init script that wraps RTCPeerConnection, and
 // its WebSockets by one that wraps WebSocket: test-only instrumentation, the app has no hooks
 // for tests.
@@ -185,22 +187,27 @@ async function startServer({ ringTimeout, reconnectGrace } = {}) {
 
 // ----- the browser ------------------------------------------------------------------------------
 
-let browserPromise = null;
+/** @type {Map<string, Promise<import('playwright-core').Browser>>} by its extra flags */
+const browsers = new Map();
 
-// One Chromium per test file; each user gets a context of their own in it.
-function browser() {
-  browserPromise ??= chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    // Without the fake permission UI, a context gets the camera and microphone only when they
-    // were granted to it: denial is Chromium's own, as for a person who clicked "Block".
-    args: CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream'),
-  });
-  return browserPromise;
+// One Chromium per test file and set of extra flags (most scenarios add none); each user gets
+// a context of their own in it.
+function browser(extraArgs = []) {
+  const key = extraArgs.join(' ');
+  if (!browsers.has(key)) {
+    browsers.set(key, chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      // Without the fake permission UI, a context gets the camera and microphone only when they
+      // were granted to it: denial is Chromium's own, as for a person who clicked "Block".
+      args: [...CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream'), ...extraArgs],
+    }));
+  }
+  return browsers.get(key);
 }
 
 after(async () => {
-  if (browserPromise) await (await browserPromise.catch(() => null))?.close();
+  await Promise.all([...browsers.values()].map(async (launched) => (await launched.catch(() => null))?.close()));
 });
 
 // Runs in every page before the app: records peer connections for getStats() and WebSockets for
@@ -305,6 +312,13 @@ function pageState() {
     ended: q('call-ended') ? { reason: q('call-ended').getAttribute('data-reason'), text: text('call-ended-reason') } : null,
     incoming: dialog?.open ? { type: dialog.dataset.callType, caller: text('incoming-caller') } : null,
     problem: text('media-problem'),
+    // Screen sharing: the button (text and aria-pressed) and the lines about it, when shown.
+    screen: {
+      button: q('screen-button') ? { text: text('screen-button'), pressed: q('screen-button').getAttribute('aria-pressed') } : null,
+      sharing: text('self-sharing'),
+      remote: text('remote-sharing'),
+      problem: text('screen-problem'),
+    },
     toast: text('toast'),
     badge: q('missed-badge')?.getAttribute('data-count') ?? null,
     // Live tracks of the local preview: the camera and microphone this page holds open.
@@ -326,7 +340,7 @@ async function inboundStats() {
     if (s.kind === 'audio') {
       out.audio = { packets: s.packetsReceived ?? 0, level: s.audioLevel ?? 0, energy: s.totalAudioEnergy ?? 0 };
     } else if (s.kind === 'video') {
-      out.video = { packets: s.packetsReceived ?? 0, frames: s.framesDecoded ?? 0, width: s.frameWidth ?? 0 };
+      out.video = { packets: s.packetsReceived ?? 0, frames: s.framesDecoded ?? 0, width: s.frameWidth ?? 0, height: s.frameHeight ?? 0 };
     }
   }
   const remote = document.querySelector('[data-testid="remote-video"]');
@@ -334,7 +348,7 @@ async function inboundStats() {
     const box = remote.getBoundingClientRect();
     // Shown: laid out larger than the 1-pixel placeholder and not transparent.
     const shown = box.width > 100 && box.height > 100 && getComputedStyle(remote).opacity === '1';
-    out.remoteVideo = { width: remote.videoWidth, paused: remote.paused, shown };
+    out.remoteVideo = { width: remote.videoWidth, height: remote.videoHeight, paused: remote.paused, shown, fit: getComputedStyle(remote).objectFit };
   } else {
     out.remoteVideo = null;
   }
@@ -592,9 +606,10 @@ function unusedPort() {
 }
 
 class World {
-  constructor(name, server) {
+  constructor(name, server, chromiumArgs = []) {
     this.name = name;
     this.server = server;
+    this.chromiumArgs = chromiumArgs;
     this.people = [];
     this.contexts = [];
     this.closing = new AbortController();
@@ -634,7 +649,7 @@ class World {
    *   permissions the user allows; `relayOnly`: the page's peer connections find no network path
    */
   async open(user, { grant = ['camera', 'microphone'], relayOnly = false } = {}) {
-    const context = await (await browser()).newContext({ locale: 'en-US', viewport: VIEWPORT, permissions: grant });
+    const context = await (await browser(this.chromiumArgs)).newContext({ locale: 'en-US', viewport: VIEWPORT, permissions: grant });
     this.contexts.push(context);
     await context.addInitScript(instrument, { unreachable: `ws://127.0.0.1:${await unusedPort()}/api/socket`, relayOnly });
     const page = await context.newPage();
@@ -674,13 +689,6 @@ class World {
   }
 }
 
-/**
- * One scenario as a node:test test, named as a sentence, with its own time limit. `slug` names
- * its screenshots. Page errors (uncaught exceptions in the app) fail it too.
- * @param {string} name
- * @param {{slug: string, timeout: number, ringTimeout?: number, reconnectGrace?: number}} options
- * @param {(world: World) => Promise<void>} body
- */
 async function removeFailureShots(slug) {
   const old = await readdir(SHOTS).catch(() => []);
   await Promise.all(old.filter((f) => f.startsWith(`FAILED-${slug}-`)).map((f) => rm(path.join(SHOTS, f), { force: true })));
@@ -688,11 +696,20 @@ async function removeFailureShots(slug) {
 
 const MARGIN_MS = 10_000; // failure screenshots, the pages' state, closing
 
-export function scenario(name, { slug, timeout, ringTimeout, reconnectGrace }, body) {
+/**
+ * One scenario as a node:test test, named as a sentence, with its own time limit. `slug` names
+ * its screenshots. Page errors (uncaught exceptions in the app) fail it too.
+ * `chromiumArgs`: flags for a browser of the scenario's own (shared by the scenarios of its file
+ * that ask for the same ones), beside the one the others use.
+ * @param {string} name
+ * @param {{slug: string, timeout: number, ringTimeout?: number, reconnectGrace?: number, chromiumArgs?: string[]}} options
+ * @param {(world: World) => Promise<void>} body
+ */
+export function scenario(name, { slug, timeout, ringTimeout, reconnectGrace, chromiumArgs }, body) {
   test(name, { timeout }, async () => {
     await removeFailureShots(slug);
     const server = await startServer({ ringTimeout, reconnectGrace });
-    const world = new World(name, server);
+    const world = new World(name, server, chromiumArgs);
     // A deadline of its own, a little inside node's, so that a scenario that runs out of time
     // still fails with the pages' state and screenshots rather than a bare "timed out".
     let timer;
