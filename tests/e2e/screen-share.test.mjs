@@ -94,8 +94,8 @@ scenario('in a video call Alice shares her screen: Bob sees it whole in place of
     }
 
     await alice.click('screen-button');
-    await alice.waitState('"You are sharing your screen" and "Stop sharing" pressed', (s) =>
-      s.screen.sharing === 'You are sharing your screen' && s.screen.button?.text === 'Stop sharing' && s.screen.button.pressed === 'true');
+    await alice.waitState('"You are sharing your screen" and "Share screen" pressed', (s) =>
+      s.screen.sharing === 'You are sharing your screen' && s.screen.button?.text === 'Share screen' && s.screen.button.pressed === 'true');
     await sends(alice, 'her screen in place of the camera', SCREEN);
     await bob.waitState('"Alice Archer is sharing their screen"', (s) => s.screen.remote === 'Alice Archer is sharing their screen');
     const shared = await remotePicture(bob, "Alice's screen in place of her camera", SCREEN);

@@ -273,9 +273,9 @@ export function describeCall(view, { canShareScreen = false } = {}) {
     muted: !view.microphoneOn,
     cameraOff: !view.cameraOn,
     showScreenButton: active && canShareScreen,
-    /** the screen button's state (aria-pressed) and words */
+    /** the screen button's state (aria-pressed); its name stays "Share screen", as mute's
+     *  stays "Mute": a toggle whose name changed too would read "Stop sharing, pressed" */
     sharing,
-    screenButtonKey: sharing ? 'call.stopSharing' : 'call.shareScreen',
     /** "You are sharing your screen" */
     sharingLine: sharing ? { key: 'call.youAreSharing' } : null,
     /** the other side's screen fills the stage, fitted whole */

@@ -222,7 +222,7 @@ export function createCallScreen(app) {
     camera.replaceChildren(icon(d.cameraOff ? 'videoOff' : 'video'), h('span', { text: t('call.camera') }));
     camera.setAttribute('aria-pressed', String(d.cameraOff));
     show(camera, d.showCameraButton);
-    screen.replaceChildren(icon('screen'), h('span', { text: t(d.screenButtonKey) }));
+    screen.replaceChildren(icon('screen'), h('span', { text: t('call.shareScreen') }));
     screen.setAttribute('aria-pressed', String(d.sharing));
     show(screen, d.showScreenButton);
     hangUp.replaceChildren(icon('hangUp'), h('span', { text: t(d.hangUpKey) }));
