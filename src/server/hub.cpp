@@ -146,7 +146,7 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
   bool took_over = false;  // resumed in place of a socket still open here
   if (!c.device.empty()) {
     const std::string key = c.user + '\n' + c.device;
-    session = resumable(key, auth.received);
+    session = resumable(key, auth.received, now);
     resumed = session != nullptr;
     if (auth.received) m_resumes_.inc(resumed ? "resumed" : "new_session");
     std::vector<ConnId> replaced;
@@ -215,11 +215,12 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
   return out;
 }
 
-Hub::Session* Hub::resumable(const std::string& key, std::optional<std::uint64_t> received) {
+Hub::Session* Hub::resumable(const std::string& key, std::optional<std::uint64_t> received, Millis now) {
   if (!received) return nullptr;
   auto it = sessions_.find(key);
   if (it == sessions_.end()) return nullptr;
   Session& s = it->second;
+  trim(s, now);
   // A device cannot have more than it was sent; and every frame it missed must still be here.
   if (*received > s.sent || s.sent - *received > s.recent.size()) return nullptr;
   return &s;
@@ -252,10 +253,17 @@ void Hub::number(Actions& out, Millis now) {
     Session& s = *it->second.session;
     ++s.sent;
     s.recent.emplace_back(now, o.text);
-    while (!s.recent.empty() && (s.recent.size() > config_.resume_frames ||
-                                 now - s.recent.front().first > config_.resume_window_ms)) {
-      s.recent.pop_front();
-    }
+    s.recent_bytes += o.text.size();
+    trim(s, now);
+  }
+}
+
+void Hub::trim(Session& s, Millis now) const {
+  while (!s.recent.empty() &&
+         (s.recent.size() > config_.resume_frames || s.recent_bytes > config_.resume_bytes ||
+          now - s.recent.front().first > config_.resume_window_ms)) {
+    s.recent_bytes -= s.recent.front().second.size();
+    s.recent.pop_front();
   }
 }
 

@@ -46,9 +46,10 @@ struct HubConfig {
   double calls_per_minute = 10;
   std::size_t max_buffered = 256;       // messages kept for a participant who is away
   // A device's last frames, kept so that it can resume after its socket died under it: at most
-  // this many, and none older than the window (a socket that dies unnoticed is usually noticed
-  // by the browser within seconds, on a network change, not minutes).
+  // this many and this many bytes, and none older than the window (a socket that dies unnoticed
+  // is usually noticed by the browser within seconds, on a network change, not minutes).
   std::size_t resume_frames = 128;
+  std::size_t resume_bytes = 256 * 1024;
   Millis resume_window_ms = 60'000;
 };
 
@@ -118,6 +119,7 @@ class Hub {
     std::uint64_t received = 0;  // frames read from the device
     std::uint64_t sent = 0;      // frames sent to it (auth:ok not counted)
     std::deque<std::pair<Millis, std::string>> recent;  // frames sent-recent.size()+1 .. sent
+    std::size_t recent_bytes = 0;
     Millis idle_since = 0;     // when its last connection closed
   };
   struct Conn {
@@ -159,7 +161,10 @@ class Hub {
   // Every public entry point ends with it, so frames are counted in the order they go out.
   void number(Actions& out, Millis now);
   // The device's session when it can resume from `received` (it has every frame after it).
-  Session* resumable(const std::string& key, std::optional<std::uint64_t> received);
+  Session* resumable(const std::string& key, std::optional<std::uint64_t> received, Millis now);
+  // Lets go of the session's oldest kept frames while there are too many, too many bytes, or
+  // they are older than the window.
+  void trim(Session& s, Millis now) const;
   // A connection that resumes in place of a silently dead one takes over everything it held.
   void transfer(ConnId from, ConnId to);
   // receive(), closed(), start_call() and act_on_call() without the numbering.

@@ -140,6 +140,13 @@ class FakePeerConnection {
     this.transceivers.push(transceiver);
     return transceiver;
   }
+  // A track to send on a new sendrecv transceiver (the browser may also reuse one a remote offer
+  // made; these tests do not need that).
+  addTrack(track) {
+    const transceiver = this.addTransceiver(track, { direction: 'sendrecv' });
+    transceiver.addedByTrack = true;
+    return transceiver.sender;
+  }
   getTransceivers() { return [...this.transceivers]; }
   // Like the browser's: the signaling state changes (with its event) before the promise resolves.
   async setLocalDescription() {
@@ -724,10 +731,11 @@ describe('sharing the screen', () => {
     const screen = screenOf(t);
     assert.equal(pc.transceivers.length, 2);
     assert.equal(pc.transceivers[1].sender.track, screen);
-    assert.deepEqual(pc.transceivers[1].init, { direction: 'sendrecv' });
+    assert.equal(pc.transceivers[1].addedByTrack, true, 'added with addTrack, so a colliding offer from the other side reuses it');
+    assert.equal(pc.transceivers[1].direction, 'sendrecv');
     assert.equal(pc.transceivers[0].sender.track, t.client.localStream.getAudioTracks()[0]);
     t.transport.take();
-    pc.fire('negotiationneeded'); // what the browser does after addTransceiver
+    pc.fire('negotiationneeded'); // what the browser does after addTrack
     await settle();
     assert.deepEqual(t.transport.take().map((m) => [m.type, m.callId]), [['call:offer', callId]]);
 
@@ -1256,6 +1264,23 @@ describe('resuming the session after a drop', () => {
     assert.equal(open(t.transport).received, 1);
     t.transport.deliver({ type: 'auth:ok', userId: 'alice', received: 0 });
     assert.deepEqual(names(t.transport.take()), ['candidate:3'], 'the old session\'s frames were dropped');
+  });
+
+  test('a server that says it read more than was sent counts from another base: nothing is sent again, an error says so, and the next auth does not ask to resume', async () => {
+    const t = await signedIn();
+    await dialed(t); // frame 1
+    t.transport.take();
+    drop(t.transport);
+    open(t.transport);
+    const heard = errors(t).length;
+    t.transport.deliver({ type: 'auth:ok', userId: 'alice', received: 7 });
+    assert.deepEqual(t.transport.take(), [], 'nothing sent again');
+    const [error, ...more] = errors(t).slice(heard);
+    assert.equal(error?.code, 'transport');
+    assert.match(error.message, /did not resume/);
+    assert.deepEqual(more, []);
+    drop(t.transport);
+    assert.equal('received' in open(t.transport), false, 'a new session is asked for');
   });
 
   test('a server that missed more than the 128 frames kept gets those, and a transport error says how many could not be sent again', async () => {

@@ -168,12 +168,40 @@ TEST_CASE("Resuming from before the frames the server still keeps starts a new s
 TEST_CASE("Frames older than the resume window are not kept", "[hub][resume]") {
   HubConfig config;
   config.resume_window_ms = 10'000;
+  SECTION("when newer frames follow") {
+    Talking s(config);
+    const auto got = s.got(s.a);
+    s.say(s.b, msg::CallMedia{"c1", true, false, false});
+    s.now += 11'000;
+    s.say(s.b, msg::CallMedia{"c1", false, false, false});
+    CHECK_FALSE(s.resumed_from(s.resume("alice", "tab-a", got)).has_value());
+  }
+  SECTION("and when nothing followed them") {
+    Talking s(config);
+    const auto got = s.got(s.a);
+    s.say(s.b, msg::CallMedia{"c1", true, false, false});
+    s.now += 11'000;
+    const ConnId back = s.resume("alice", "tab-a", got);
+    CHECK_FALSE(s.resumed_from(back).has_value());
+    CHECK(s.of<msg::CallMedia>(back).empty());
+  }
+}
+
+TEST_CASE("Frames kept for a resume are bounded in bytes as well as in number", "[hub][resume]") {
+  HubConfig config;
+  config.resume_bytes = 40 * 1024;
   Talking s(config);
   const auto got = s.got(s.a);
-  s.say(s.b, msg::CallMedia{"c1", true, false, false});
-  s.now += 11'000;
-  s.say(s.b, msg::CallMedia{"c1", false, false, false});
+  const std::string big_sdp = "v=0\r\n" + std::string(30 * 1024, 'a');
+  s.say(s.b, msg::CallOffer{"c1", "alice", big_sdp});
+  s.say(s.b, msg::CallOffer{"c1", "alice", big_sdp});  // the first no longer fits beside it
   CHECK_FALSE(s.resumed_from(s.resume("alice", "tab-a", got)).has_value());
+  // One such frame fits: missed alone, it is sent again.
+  const ConnId again = s.login_as("alice", "tab-a", true);
+  s.say(s.b, msg::CallOffer{"c1", "alice", big_sdp});
+  const ConnId back = s.resume("alice", "tab-a", s.got(again) - 1);
+  CHECK(s.resumed_from(back) == 0u);
+  CHECK(s.of<msg::CallOffer>(back).size() == 1);
 }
 
 TEST_CASE("A device that claims more frames than it was sent starts a new session", "[hub][resume]") {

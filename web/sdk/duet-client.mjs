@@ -409,6 +409,7 @@ export class DuetClient {
   #framesSent = 0;
   #kept = [];
   #resuming = false; // this connection's auth asked to resume (it carried `received`)
+  #inSession = false; // the counts above agree with the server's: a drop may resume
   #presence = new Map();
   #auth = null; // { resolve, reject } until the first auth:ok
   #iceTimer = null;
@@ -773,7 +774,7 @@ export class DuetClient {
       this.#online = false;
       const auth = { v: PROTOCOL_VERSION, type: 'auth', token: this.#token, device: this.#device };
       // After a sign-in there is a session to resume: say how much of it arrived.
-      this.#resuming = this.#userId !== null;
+      this.#resuming = this.#inSession;
       if (this.#resuming) auth.received = this.#framesReceived;
       transport.send(JSON.stringify(auth));
     };
@@ -874,7 +875,13 @@ export class DuetClient {
   #resume(received) {
     const asked = this.#resuming;
     this.#resuming = false;
-    if (!asked || !Number.isSafeInteger(received) || received < 0) {
+    // A server that says it read more than was sent counts from another base than this client:
+    // going on would send frames twice or skip them at the next drop, so that is a new session
+    // too, and the next auth does not ask to resume.
+    const counted = Number.isSafeInteger(received) && received >= 0;
+    const agreed = asked && counted && received <= this.#framesSent;
+    this.#inSession = agreed || !(asked && counted);
+    if (!agreed) {
       // The server restarted, the session expired or lost frames, or this is the first sign-in.
       this.#framesReceived = 0;
       this.#framesSent = 0;
@@ -882,10 +889,6 @@ export class DuetClient {
       return asked
         ? 'signed in again, but the server did not resume the session: messages in flight when the connection dropped may have been lost'
         : null;
-    }
-    if (received > this.#framesSent) {
-      console.warn(`[duet] the server says it read ${received} messages, but ${this.#framesSent} were sent: none sent again`);
-      return null;
     }
     const before = this.#framesSent - this.#kept.length; // the index of the frame before the oldest kept
     const missing = Math.max(0, before - received);
@@ -1041,9 +1044,12 @@ export class DuetClient {
     record.screen = track;
     const transceiver = this.#videoTransceiver(record);
     if (!transceiver) {
-      // Without stream ids, like the transceivers openPeer adds: the other side puts every track
-      // of the call in its one remote stream.
-      record.pc.addTransceiver(track, { direction: 'sendrecv' });
+      // addTrack, not addTransceiver: if the other side starts sharing at the same moment, its
+      // offer's new video section is matched to this sender instead of becoming a second one
+      // (JSEP matches a remote section only to a transceiver addTrack made). Without stream ids,
+      // like the transceivers openPeer adds: the other side puts every track of the call in its
+      // one remote stream.
+      record.pc.addTrack(track);
       return;
     }
     if (transceiver.sender.track === track) return;
