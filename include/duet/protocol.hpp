@@ -118,6 +118,10 @@ struct CallRinging {  // "call:ringing"
 };
 struct CallAccept {  // "call:accept"
   std::string callId;
+  // Set by the server when the device that answered is not the one whose answer to the caller's
+  // offer went to the caller while it rang (another device, or the same page reloaded): the
+  // caller's connection leads nowhere, and it must negotiate again.
+  bool renegotiate = false;
   friend bool operator==(const CallAccept&, const CallAccept&) = default;
 };
 struct CallReject {  // "call:reject"

@@ -608,6 +608,9 @@ struct Phone::Handler {
     tone(Tone::none);
     cancel_timer(TimerKind::ring);
     start_talking();
+    // The connection made while it rang leads to a device that did not answer: reach the one
+    // that did now, rather than after the browser notices the old one is gone.
+    if (m.renegotiate && p.negotiation_) out.push_back(fx::RestartIce{v().peer});
     publish();
   }
 

@@ -209,7 +209,10 @@ void read(Fields& f, msg::CallInitiate& m) {
 }
 
 void read(Fields& f, msg::CallRinging& m) { f.id("callId", m.callId, Need::required); }
-void read(Fields& f, msg::CallAccept& m) { f.id("callId", m.callId, Need::required); }
+void read(Fields& f, msg::CallAccept& m) {
+  f.id("callId", m.callId, Need::required);
+  f.boolean("renegotiate", m.renegotiate, Need::optional);
+}
 void read(Fields& f, msg::CallReject& m) { f.id("callId", m.callId, Need::required); }
 void read(Fields& f, msg::CallBusy& m) { f.id("callId", m.callId, Need::required); }
 
@@ -358,7 +361,10 @@ void write(OrderedJson& j, const msg::CallInitiate& m) {
 }
 
 void write(OrderedJson& j, const msg::CallRinging& m) { j["callId"] = m.callId; }
-void write(OrderedJson& j, const msg::CallAccept& m) { j["callId"] = m.callId; }
+void write(OrderedJson& j, const msg::CallAccept& m) {
+  j["callId"] = m.callId;
+  if (m.renegotiate) j["renegotiate"] = true;
+}
 void write(OrderedJson& j, const msg::CallReject& m) { j["callId"] = m.callId; }
 void write(OrderedJson& j, const msg::CallBusy& m) { j["callId"] = m.callId; }
 

@@ -241,6 +241,7 @@ void Hub::transfer(ConnId from, ConnId to) {
       if (side->conn == from) side->conn = to;
     }
     if (call.early_conn == from) call.early_conn = to;
+    if (call.answered_by == from) call.answered_by = to;
   }
 }
 
@@ -534,7 +535,11 @@ Expected<CallRecord> Hub::act(const std::string& userId, const std::string& call
       return result;
     case LedgerAction::accept: {
       call.callee.conn = conn;
-      deliver(other, server_says(msg::CallAccept{callId}, userId), out);
+      msg::CallAccept accepted{callId};
+      // Answered on a device (or page) other than the one the caller negotiated with while it
+      // rang: the caller's connection leads to a peer connection that is gone.
+      accepted.renegotiate = conn != kNoConn && call.answered_by != kNoConn && call.answered_by != conn;
+      deliver(other, server_says(std::move(accepted), userId), out);
       deliver_all(userId, server_says(msg::CallEnd{callId, EndReason::answered_elsewhere}), out, conn);
       if (conn != kNoConn && conn != call.early_conn) {
         for (auto& text : call.held) out.send.push_back({conn, std::move(text)});
@@ -620,6 +625,8 @@ Status Hub::forward(LiveCall& call, const std::string& userId, ConnId conn, cons
   if (conn != call.early_conn) {
     return make_error(ErrorCode::invalid_state, "answer the call before negotiating on this device");
   }
+  // The caller takes the first answer to its offer and drops later ones (a reloaded page's).
+  if (std::holds_alternative<msg::CallAnswer>(body) && call.answered_by == kNoConn) call.answered_by = conn;
   deliver(other, relayed(), out);
   return Done{};
 }

@@ -147,6 +147,7 @@ class Hub {
     Millis ring_deadline = 0;
     bool ringing_told = false;       // the caller has heard call:ringing
     ConnId early_conn = kNoConn;     // the one callee device negotiating before the accept
+    ConnId answered_by = kNoConn;    // the device whose answer the caller took before the accept
     std::vector<std::string> held;   // the caller's negotiation before the accept, for the
                                      // device that answers if it did not get it live
   };

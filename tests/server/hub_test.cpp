@@ -199,6 +199,42 @@ TEST_CASE("With one callee device the offer travels while it rings, and the answ
   CHECK(s.senders<msg::CallAnswer>(s.a) == std::vector<std::string>{"bob"});
 }
 
+TEST_CASE("The device whose answer the caller took accepting needs no new negotiation", "[hub][call][preconnect]") {
+  Ringing s;
+  s.say(s.a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  s.say(s.b, msg::CallAnswer{"c1", "alice", "v=0 answer"});
+  s.say(s.b, msg::CallAccept{"c1"});
+  REQUIRE(s.of<msg::CallAccept>(s.a).size() == 1);
+  CHECK_FALSE(s.of<msg::CallAccept>(s.a)[0].renegotiate);
+}
+
+TEST_CASE("Another device answering after the first negotiated while it rang tells the caller to negotiate again",
+          "[hub][call][preconnect]") {
+  Ringing s;
+  s.say(s.a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  s.say(s.b, msg::CallAnswer{"c1", "alice", "v=0 answer"});
+  const ConnId phone = s.login("bob", true);  // rung as it signs in
+  REQUIRE(s.of<msg::CallInitiate>(phone).size() == 1);
+  s.say(phone, msg::CallAccept{"c1"});
+  REQUIRE(s.of<msg::CallAccept>(s.a).size() == 1);
+  CHECK(s.of<msg::CallAccept>(s.a)[0].renegotiate);
+  CHECK(s.of<msg::CallEnd>(s.b).at(0).reason == EndReason::answered_elsewhere);
+}
+
+TEST_CASE("A ringing page reloaded after its answer went to the caller tells the caller to negotiate again",
+          "[hub][call][preconnect]") {
+  Ringing s;
+  s.say(s.a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  s.say(s.b, msg::CallAnswer{"c1", "alice", "v=0 answer"});
+  s.drop(s.b);
+  const ConnId reloaded = s.login("bob", true);
+  REQUIRE(s.of<msg::CallOffer>(reloaded).size() == 1);
+  s.say(reloaded, msg::CallAnswer{"c1", "alice", "v=0 second answer"});  // the caller drops it
+  s.say(reloaded, msg::CallAccept{"c1"});
+  REQUIRE(s.of<msg::CallAccept>(s.a).size() == 1);
+  CHECK(s.of<msg::CallAccept>(s.a)[0].renegotiate);
+}
+
 TEST_CASE("With several callee devices the caller's offer waits for the one that answers", "[hub][call][preconnect]") {
   Server s;
   const ConnId a = s.login("alice");

@@ -150,6 +150,20 @@ TEST_CASE("A ringing device that resumes in place of its silent socket is not ru
   CHECK(s.call("c1").status == CallStatus::active);
 }
 
+TEST_CASE("A ringing device that answered the offer, then resumed, accepts with no new negotiation",
+          "[hub][resume][preconnect]") {
+  Server s;
+  const ConnId a = s.login("alice");
+  const ConnId b = s.login_as("bob", "tab-b", true);
+  s.say(a, msg::CallInitiate{"c1", "bob", {}, CallType::video, {}});
+  s.say(a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  s.say(b, msg::CallAnswer{"c1", "alice", "v=0 answer"});
+  const ConnId back = s.resume("bob", "tab-b", s.got(b));
+  s.say(back, msg::CallAccept{"c1"});
+  REQUIRE(s.of<msg::CallAccept>(a).size() == 1);
+  CHECK_FALSE(s.of<msg::CallAccept>(a)[0].renegotiate);
+}
+
 TEST_CASE("Resuming from before the frames the server still keeps starts a new session instead", "[hub][resume]") {
   HubConfig config;
   config.resume_frames = 2;

@@ -1024,3 +1024,20 @@ TEST_CASE("Turning the camera off while sharing keeps the screen going and says 
   CHECK(media[0].screenShared);
   CHECK_FALSE(has<fx::ReleaseScreen>(fx));
 }
+
+TEST_CASE("An accept that says renegotiate restarts ICE at once, toward the device that answered",
+          "[phone][caller][preconnect]") {
+  World world;
+  world.add("alice");
+  world.add("bob");
+  world.act("alice", ev::Dial{"c1", "bob", CallType::audio, "Bob"});
+  REQUIRE(world.phone("alice").view().state == CallState::outgoing);
+  REQUIRE(world.peer_open("alice"));
+  auto& alice = world.phone("alice");
+  auto plain = Phone(alice);  // the same caller, for the accept without the flag
+  auto fx = alice.handle(from("bob", msg::CallAccept{"c1", true}), world.now);
+  REQUIRE(all_of<fx::RestartIce>(fx).size() == 1);
+  CHECK(all_of<fx::RestartIce>(fx)[0].peer == "bob");
+  CHECK(has<fx::AttachMedia>(fx));
+  CHECK_FALSE(has<fx::RestartIce>(plain.handle(from("bob", msg::CallAccept{"c1", false}), world.now)));
+}

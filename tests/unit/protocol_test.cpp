@@ -94,6 +94,7 @@ std::vector<Message> examples() {
       {msg::CallInitiate{"c-2", "", "family_group", CallType::audio, ""}, ""},
       {msg::CallRinging{"c-1"}, "bob"},
       {msg::CallAccept{"c-1"}, "bob"},
+      {msg::CallAccept{"c-1", true}, "bob"},
       {msg::CallReject{"c-1"}, ""},
       {msg::CallCancel{"c-1", EndReason::cancelled}, "alice"},
       {msg::CallCancel{"c-1", EndReason::glare}, ""},
