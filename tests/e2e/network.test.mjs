@@ -3,7 +3,7 @@
 // who is gone for good, a socket that dies without the server noticing (and what the server
 // wrote into it meanwhile, which the page gets when it resumes), peers that find no
 // network path to each other, a page reloaded
-// mid-call, and a caller or callee whose socket drops while the call rings. Each checks what both people see, that media keeps flowing where it should, what
+// mid-call or while it rings, and a caller or callee whose socket drops while the call rings. Each checks what both people see, that media keeps flowing where it should, what
 // both histories and the server's records say, and that nothing is left half-open afterwards.
 //
 // The network is taken away by test-only instrumentation (harness.mjs): the page's WebSocket
@@ -310,6 +310,34 @@ scenario('reloading the page mid-call ends the call for both at once, and the re
     const calls = await bob.serverHistory();
     check(calls.length === 2 && calls.every((c) => c.status === 'ended' && c.endReason === 'hangup'),
       `two calls, both ended by a hang-up: ${JSON.stringify(calls)}`);
+  });
+
+scenario('a callee who reloads the ringing page and answers there is connected at once, not after the old connection times out',
+  { slug: 'reload-ringing-answer', timeout: 120_000 }, async (world) => {
+    const [aliceUser, bobUser] = await world.users('Alice', 'Bob');
+    const [alice, bob] = await Promise.all([world.open(aliceUser), world.open(bobUser)]);
+    await ring(alice, bob, 'audio');
+    // While it rings, Bob's page has answered Alice's offer and their connection is up.
+    await bob.waitState('connected while it rings', (s) => s.peers.at(-1) === 'connected', WAIT.connect);
+
+    // The reloaded page is rung again and negotiates anew, but Alice already has an answer:
+    // her connection leads to the peer connection the reload closed.
+    await bob.reload();
+    await bob.waitIncoming();
+    const accepted = Date.now();
+    await bob.click('incoming-accept');
+    await bob.waitCall('active', { connection: 'connected', timeout: WAIT.connect });
+    const from = (await alice.stats()).audio?.packets ?? 0;
+    await audioGrows(world, alice, from);
+    const took = Date.now() - accepted;
+    // Without the server's renegotiate, Alice would restart ICE only after Chromium noticed the
+    // old connection was gone (about 5 s) and her ICE grace (2 s).
+    check(took < 4_000, `Bob's audio reached Alice ${took} ms after he answered on the reloaded page`);
+    await alice.shot('reload-ringing-answer');
+    await alice.click('hangup-button');
+    await alice.waitEnded('hangup');
+    await bob.waitEnded('hangup');
+    await world.noCallsLeft();
   });
 
 scenario('a callee whose signaling drops while it rings still rings once it is back, and the call connects when answered',
