@@ -145,7 +145,7 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
   bool resumed = false;
   bool took_over = false;  // resumed in place of a socket still open here
   if (!c.device.empty()) {
-    const std::string key = c.user + '\n' + c.device;
+    const std::string key = session_key(c.user, c.device);
     session = resumable(key, auth.received, now);
     resumed = session != nullptr;
     if (auth.received) m_resumes_.inc(resumed ? "resumed" : "new_session");
@@ -185,9 +185,7 @@ Actions Hub::authenticate(ConnId conn, const msg::Auth& auth, Millis now) {
 
   // Calls this user is part of: come back to the ones they dropped from, and ring the new
   // device for the ones ringing them.
-  auto mine_calls = calls_by_user_.find(c.user);
-  const auto ids = mine_calls == calls_by_user_.end() ? std::vector<std::string>{} : mine_calls->second;
-  for (const auto& id : ids) {
+  for (const auto& id : call_ids_of(c.user)) {
     auto& call = calls_.at(id);
     for (Side* side : {&call.caller, &call.callee}) {
       if (side->user != c.user || !side->away_since) continue;
@@ -226,16 +224,27 @@ Hub::Session* Hub::resumable(const std::string& key, std::optional<std::uint64_t
   return &s;
 }
 
-void Hub::transfer(ConnId from, ConnId to) {
-  auto it = conns_.find(from);
-  if (it == conns_.end()) return;
-  const std::string user = it->second.user;
+std::string Hub::unlist(ConnId conn) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return {};
+  std::string user = std::move(it->second.user);
   conns_.erase(it);
   m_connections_.set(static_cast<double>(conns_.size()));
-  auto& mine = by_user_[user];
-  mine.erase(std::remove(mine.begin(), mine.end(), from), mine.end());
-  auto ids = calls_by_user_.find(user);
-  for (const auto& id : ids == calls_by_user_.end() ? std::vector<std::string>{} : ids->second) {
+  if (auto mine = by_user_.find(user); mine != by_user_.end()) {
+    mine->second.erase(std::remove(mine->second.begin(), mine->second.end(), conn), mine->second.end());
+  }
+  return user;
+}
+
+std::vector<std::string> Hub::call_ids_of(const std::string& userId) const {
+  auto ids = calls_by_user_.find(userId);
+  return ids == calls_by_user_.end() ? std::vector<std::string>{} : ids->second;
+}
+
+void Hub::transfer(ConnId from, ConnId to) {
+  const std::string user = unlist(from);
+  if (user.empty()) return;
+  for (const auto& id : call_ids_of(user)) {
     auto& call = calls_.at(id);
     for (Side* side : {&call.caller, &call.callee}) {
       if (side->conn == from) side->conn = to;
@@ -277,21 +286,17 @@ Actions Hub::closed(ConnId conn, Millis now) {
 Actions Hub::drop(ConnId conn, Millis now) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return {};
-  const std::string user = it->second.user;
   if (Session* session = it->second.session; session != nullptr && session->conn == conn) {
     // Kept for the reconnect grace: a device back within it resumes.
     session->conn = kNoConn;
     session->idle_since = now;
-    session_expiries_.push_back({now + config_.reconnect_grace_ms, user + '\n' + it->second.device});
+    session_expiries_.push_back({now + config_.reconnect_grace_ms, session_key(it->second.user, it->second.device)});
   }
-  conns_.erase(it);
-  m_connections_.set(static_cast<double>(conns_.size()));
+  const std::string user = unlist(conn);
   Actions out;
   if (user.empty()) return out;
   auto& mine = by_user_[user];
-  mine.erase(std::remove(mine.begin(), mine.end(), conn), mine.end());
-  auto mine_calls = calls_by_user_.find(user);
-  for (const auto& id : mine_calls == calls_by_user_.end() ? std::vector<std::string>{} : mine_calls->second) {
+  for (const auto& id : call_ids_of(user)) {
     auto& call = calls_.at(id);
     for (Side* side : {&call.caller, &call.callee}) {
       if (side->user != user || side->away_since) continue;

@@ -168,6 +168,13 @@ class Hub {
   void trim(Session& s, Millis now) const;
   // A connection that resumes in place of a silently dead one takes over everything it held.
   void transfer(ConnId from, ConnId to);
+  // Takes a connection out of conns_ and its user's list; returns the user ("" if none).
+  std::string unlist(ConnId conn);
+  // The ids of the user's live calls, copied: the loops over them may end some.
+  std::vector<std::string> call_ids_of(const std::string& userId) const;
+  static std::string session_key(const std::string& userId, const std::string& device) {
+    return userId + '\n' + device;
+  }
   // receive(), closed(), start_call() and act_on_call() without the numbering.
   Expected<CallRecord> open_live_call(const Identity& caller, const std::string& callId,
                                       const std::string& receiverId, CallType type, Millis now,

@@ -131,14 +131,24 @@ TEST_CASE("A device that resumes after the server noticed its drop gets what was
   CHECK(about_the_call == std::vector<std::string>{"call:offer", "call:ice-candidate"});
 }
 
+namespace {
+// alice calls bob, whose one device "tab-b" rings and gets her offer while it rings.
+struct RingingTab : Server {
+  ConnId a, b;
+  RingingTab() {
+    a = login("alice");
+    b = login_as("bob", "tab-b", true);
+    say(a, msg::CallInitiate{"c1", "bob", {}, CallType::video, {}});
+    say(b, msg::CallRinging{"c1"});
+    say(a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  }
+};
+}  // namespace
+
 TEST_CASE("A ringing device that resumes in place of its silent socket is not rung again and negotiates on",
           "[hub][resume]") {
-  Server s;
-  const ConnId a = s.login("alice");
-  const ConnId b = s.login_as("bob", "tab-b", true);
-  s.say(a, msg::CallInitiate{"c1", "bob", {}, CallType::video, {}});
-  s.say(b, msg::CallRinging{"c1"});
-  s.say(a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  RingingTab s;
+  const ConnId a = s.a, b = s.b;
   const auto got = s.got(b);  // the ring, alice's busy presence and the offer
   s.say(a, msg::CallIceCandidate{"c1", "bob", {"candidate:1 1 udp 1 10.0.0.1 9 typ host", "0", 0, {}}});
   const ConnId back = s.resume("bob", "tab-b", got);
@@ -152,11 +162,8 @@ TEST_CASE("A ringing device that resumes in place of its silent socket is not ru
 
 TEST_CASE("A ringing device that answered the offer, then resumed, accepts with no new negotiation",
           "[hub][resume][preconnect]") {
-  Server s;
-  const ConnId a = s.login("alice");
-  const ConnId b = s.login_as("bob", "tab-b", true);
-  s.say(a, msg::CallInitiate{"c1", "bob", {}, CallType::video, {}});
-  s.say(a, msg::CallOffer{"c1", "bob", "v=0 offer"});
+  RingingTab s;
+  const ConnId a = s.a, b = s.b;
   s.say(b, msg::CallAnswer{"c1", "alice", "v=0 answer"});
   const ConnId back = s.resume("bob", "tab-b", s.got(b));
   s.say(back, msg::CallAccept{"c1"});

@@ -1059,11 +1059,9 @@ export class DuetClient {
   }
 
   #releaseScreen() {
-    this.#screenGeneration++; // a getDisplayMedia still in flight is stopped when it resolves
-    const stream = this.#screenStream;
-    if (!stream) return;
-    this.#screenStream = null;
-    stopTracks(stream);
+    const held = this.#screenStream !== null;
+    this.#dropScreenStream(); // also a getDisplayMedia still in flight, when it resolves
+    if (!held) return;
     const record = this.#peer;
     if (!record?.screen) return; // not attached to the current connection
     record.screen = null;
